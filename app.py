@@ -1,0 +1,134 @@
+"""PolicyQA 政策问答助手: the web chat and the command line.
+
+    python app.py                      serve the web chat (POLICYQA_HOST, POLICYQA_PORT)
+    python app.py ingest PATH...       ingest files or folders
+    python app.py docs                 list stored documents
+    python app.py remove DOC_ID        remove one document everywhere
+    python app.py ask "问题" [--json]   answer one question
+"""
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from settings import Settings
+
+
+def create_service(settings: Settings):
+    """The assistant service for these settings, with the sample ingested into an empty store."""
+    from assistant import create_service as build
+
+    service = build(settings)
+    report = service.ensure_sample()
+    if report is not None:
+        print(f"已导入内置示例文档：{report.documents_added} 篇，{report.passages_added} 段", file=sys.stderr)
+    return service
+
+
+def create_app(settings: Settings):
+    """The Gradio web chat over a service built from these settings."""
+    from web.ui import build_demo
+
+    return build_demo(create_service(settings))
+
+
+def command_serve(settings: Settings, _args) -> int:
+    demo = create_app(settings)
+    from web.ui import launch_options
+
+    demo.launch(server_name=settings.host, server_port=settings.port, **launch_options())
+    return 0
+
+
+def command_ingest(settings: Settings, args) -> int:
+    from assistant import create_service as build
+
+    service = build(settings)
+    report = service.ingest([Path(p) for p in args.paths])
+    for error in report.errors:
+        print(f"错误：{error}", file=sys.stderr)
+    print(
+        f"文件 {report.files} 个：新增/更新 {report.documents_added} 篇，未变 {report.documents_unchanged} 篇，"
+        f"失败 {len(report.errors)} 个；新增段落 {report.passages_added}；用时 {report.seconds:.1f} 秒"
+    )
+    return 1 if report.errors else 0
+
+
+def command_docs(settings: Settings, args) -> int:
+    from assistant import create_service as build
+
+    documents = build(settings).documents()
+    if args.json:
+        print(json.dumps(documents, ensure_ascii=False, indent=2))
+        return 0
+    if not documents:
+        print("知识库中还没有文档。用 python app.py ingest PATH 导入。")
+    for d in documents:
+        print(f"{d['doc_id']}\t{d['passages']} 段\t{d['title']}\t{d['source']}")
+    return 0
+
+
+def command_remove(settings: Settings, args) -> int:
+    from assistant import create_service as build
+
+    try:
+        removed = build(settings).remove(args.doc_id)
+    except KeyError:
+        print(f"错误：没有编号为 {args.doc_id} 的文档。用 python app.py docs 查看已有文档。", file=sys.stderr)
+        return 1
+    print(f"已删除 {args.doc_id}（{removed} 段）")
+    return 0
+
+
+def command_ask(settings: Settings, args) -> int:
+    from assistant import QuestionError
+
+    service = create_service(settings)
+    try:
+        answer = service.ask(args.question)
+    except QuestionError as error:
+        print(f"错误：{error}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
+        return 0
+    print(answer.text)
+    for c in answer.citations:
+        print(f"\n[{c.n}] 《{c.title}》 {c.section}\n    {c.text}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command-line interface; no sub-command serves the web chat."""
+    parser = argparse.ArgumentParser(prog="app.py", description="PolicyQA 政策问答助手")
+    commands = parser.add_subparsers(dest="command")
+    commands.add_parser("serve", help="启动网页问答（默认）").set_defaults(run=command_serve)
+    ingest = commands.add_parser("ingest", help="导入文件或文件夹")
+    ingest.add_argument("paths", nargs="+", help="文件或文件夹（递归）")
+    ingest.set_defaults(run=command_ingest)
+    docs = commands.add_parser("docs", help="列出知识库中的文档")
+    docs.add_argument("--json", action="store_true", help="以 JSON 输出")
+    docs.set_defaults(run=command_docs)
+    remove = commands.add_parser("remove", help="删除一篇文档")
+    remove.add_argument("doc_id")
+    remove.set_defaults(run=command_remove)
+    ask = commands.add_parser("ask", help="提问")
+    ask.add_argument("question")
+    ask.add_argument("--json", action="store_true", help="以 JSON 输出答案与引用")
+    ask.set_defaults(run=command_ask)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one command of the command line."""
+    args = build_parser().parse_args(argv)
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    run = getattr(args, "run", command_serve)
+    return run(Settings(), args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

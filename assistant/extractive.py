@@ -1,0 +1,142 @@
+"""The default answerer: quote the sentences that answer the question, verbatim, with citations."""
+
+from dataclasses import dataclass
+
+from langchain_core.documents import Document
+
+from assistant.answer import NOT_FOUND, Answer, Citation
+from ingest.model import SECTION_SEPARATOR
+from ingest.structure import sentence_spans
+from vectorstore.tokenize import query_terms
+
+RELATED_SHOWN = 3
+# A sentence is quoted beside the best one when it scores at least this share of the best score.
+COMPANION_SHARE = 0.8
+
+
+@dataclass(frozen=True)
+class WeightedTerms:
+    """The informative words of a question with their IDF weights."""
+
+    terms: tuple[str, ...]
+    weights: tuple[float, ...]
+
+    def coverage(self, text: str) -> float:
+        """IDF-weighted share of the terms that occur in `text`."""
+        total = sum(self.weights)
+        if not total:
+            return 0.0
+        lowered = text.lower()
+        return sum(w for t, w in zip(self.terms, self.weights) if t in lowered) / total
+
+
+@dataclass(frozen=True)
+class SentenceCandidate:
+    """A sentence of a retrieved passage that might be quoted."""
+
+    rank: int
+    start: int
+    end: int
+    score: float
+
+
+def weigh_terms(question: str, idf) -> WeightedTerms:
+    """The question's informative words weighted by how rare they are in the store."""
+    terms = tuple(query_terms(question))
+    return WeightedTerms(terms, tuple(idf(t) for t in terms))
+
+
+def passage_context(document: Document) -> str:
+    """A passage's section path and text, the evidence a reader sees for it."""
+    return f"{document.metadata['section']}\n{document.page_content}"
+
+
+def score_sentences(terms: WeightedTerms, documents: list[Document]) -> list[SentenceCandidate]:
+    """Every sentence of the retrieved passages scored by the question words it and its passage hold."""
+    candidates = []
+    for rank, document in enumerate(documents):
+        context_score = terms.coverage(passage_context(document))
+        for start, end in sentence_spans(document.page_content):
+            sentence = document.page_content[start:end].strip()
+            if sentence:
+                score = 0.6 * terms.coverage(sentence) + 0.4 * context_score
+                candidates.append(SentenceCandidate(rank, start, end, score))
+    return sorted(candidates, key=lambda c: (-c.score, c.rank, c.start))
+
+
+def pick_quotes(candidates: list[SentenceCandidate], max_quotes: int) -> dict[int, list[tuple[int, int]]]:
+    """The sentences to quote, by passage rank, adjacent ones of one passage merged."""
+    if not candidates:
+        return {}
+    floor = candidates[0].score * COMPANION_SHARE
+    chosen = [c for c in candidates if c.score >= floor][:max_quotes]
+    by_rank: dict[int, list[tuple[int, int]]] = {}
+    for c in sorted(chosen, key=lambda c: (c.rank, c.start)):
+        spans = by_rank.setdefault(c.rank, [])
+        if spans and spans[-1][1] >= c.start:
+            spans[-1] = (spans[-1][0], c.end)
+        else:
+            spans.append((c.start, c.end))
+    return by_rank
+
+
+def short_section(section: str) -> str:
+    """The last two levels of a section path, enough to find the place."""
+    return SECTION_SEPARATOR.join(section.split(SECTION_SEPARATOR)[-2:])
+
+
+def make_citation(n: int, document: Document, quotes: tuple[str, ...]) -> Citation:
+    """A citation record for a retrieved passage."""
+    m = document.metadata
+    return Citation(
+        n=n,
+        passage_id=m["passage_id"],
+        doc_id=m["doc_id"],
+        title=m["title"],
+        section=m["section"],
+        text=document.page_content,
+        start=m["start"],
+        end=m["end"],
+        source=m["source"],
+        quotes=quotes,
+        score=m.get("score", 0.0),
+    )
+
+
+def quote_line(citation: Citation) -> str:
+    """One line of the answer: where the provision stands and its verbatim words."""
+    place = f"《{citation.title}》"
+    if citation.section:
+        place += f"（{short_section(citation.section)}）"
+    quoted = "……".join(q for q in citation.quotes)
+    return f"{place}：「{quoted}」[{citation.n}]"
+
+
+def decline(question: str, documents: list[Document], evidence: float) -> Answer:
+    """Say plainly that the documents do not answer, and show the nearest passages as only possibly related."""
+    related = tuple(make_citation(i + 1, d, ()) for i, d in enumerate(documents[:RELATED_SHOWN]))
+    text = NOT_FOUND
+    if related:
+        shown = "\n".join(f"- 《{c.title}》（{short_section(c.section) or '正文'}）：{c.text[:60]}…" for c in related)
+        text += "\n\n可能相关（仅供参考，并非对问题的回答）：\n" + shown
+    return Answer(question=question, text=text, refused=True, related=related, evidence=evidence)
+
+
+def compose_extractive_answer(
+    question: str, documents: list[Document], idf, min_evidence: float, max_quotes: int
+) -> Answer:
+    """Answer by quoting retrieved sentences, or decline when no passage holds enough of the question."""
+    terms = weigh_terms(question, idf)
+    coverages = [terms.coverage(passage_context(d)) for d in documents]
+    evidence = max(coverages, default=0.0)
+    if not terms.terms or evidence < min_evidence:
+        return decline(question, documents, evidence)
+    supported = [d for d, c in zip(documents, coverages) if c >= min_evidence]
+    by_rank = pick_quotes(score_sentences(terms, supported), max_quotes)
+    citations = []
+    for rank, spans in by_rank.items():
+        document = supported[rank]
+        quotes = tuple(document.page_content[s:e].strip() for s, e in spans)
+        citations.append(make_citation(len(citations) + 1, document, quotes))
+    text = "\n\n".join(quote_line(c) for c in citations)
+    return Answer(question=question, text=text, refused=False, citations=tuple(citations), evidence=evidence)

@@ -1,0 +1,139 @@
+"""The assistant service: the one object the CLI, the web chat and the API all call."""
+
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from langchain_core.documents import Document
+
+from assistant.answer import Answer
+from assistant.extractive import compose_extractive_answer
+from ingest import IngestError, load_policy_file
+from ingest.loaders import TEXT_SUFFIXES
+from vectorstore.retriever import HybridRetriever
+from vectorstore.store import PassageStore
+
+MAX_QUESTION_CHARS = 2000
+CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+class QuestionError(ValueError):
+    """A question that cannot be asked as it is; the message says what to change."""
+
+
+@dataclass
+class IngestReport:
+    """What one ingest run did."""
+
+    files: int = 0
+    documents_added: int = 0
+    documents_unchanged: int = 0
+    passages_added: int = 0
+    seconds: float = 0.0
+    errors: list[str] = field(default_factory=list)
+
+
+def policy_files(paths: list[Path]) -> list[Path]:
+    """The files named, with folders expanded recursively to their text and Markdown files."""
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found.extend(
+                p
+                for p in sorted(path.rglob("*"))
+                if p.is_file() and p.suffix.lower() in TEXT_SUFFIXES and not p.name.startswith(".")
+            )
+        else:
+            found.append(path)
+    return found
+
+
+def clean_question(question: str) -> str:
+    """The question without control characters and outer spaces; empty or huge ones are refused."""
+    text = CONTROL_CHARS.sub(" ", question or "").strip()
+    if not text:
+        raise QuestionError("问题不能为空，请输入要咨询的政策问题")
+    if len(text) > MAX_QUESTION_CHARS:
+        raise QuestionError(f"问题过长（{len(text)} 字），请精简到 {MAX_QUESTION_CHARS} 字以内")
+    return text
+
+
+class AssistantService:
+    """Ingest, list, remove and ask, over one passage store and one retriever."""
+
+    def __init__(self, settings, store: PassageStore, retriever: HybridRetriever) -> None:
+        self.settings = settings
+        self.store = store
+        self.retriever = retriever
+
+    def ingest(self, paths: list[Path]) -> IngestReport:
+        """Ingest files and folders; a failing file is reported and skipped, the others go in."""
+        report, began = IngestReport(), time.perf_counter()
+        for path in policy_files([Path(p) for p in paths]):
+            report.files += 1
+            try:
+                if not path.exists():
+                    raise IngestError(f"{path}: 文件不存在，请检查路径")
+                document, passages = load_policy_file(path, self.settings.passage_max_chars)
+                if not passages:
+                    raise IngestError(f"{path}: 没有切分出可检索的段落，请检查文件内容")
+            except (IngestError, OSError) as error:
+                report.errors.append(str(error))
+                continue
+            added = self.store.add_document(document, passages)
+            report.passages_added += added
+            report.documents_added += bool(added)
+            report.documents_unchanged += not added
+        report.seconds = time.perf_counter() - began
+        return report
+
+    def ensure_sample(self) -> IngestReport | None:
+        """Ingest the bundled sample when the store is empty (and the settings allow it)."""
+        if len(self.store) or not self.settings.ingest_sample_when_empty:
+            return None
+        return self.ingest([Path(self.settings.sample_dir)])
+
+    def retrieve(self, question: str) -> list[Document]:
+        """The passages the hybrid retriever finds for a question."""
+        return self.retriever.invoke(clean_question(question))
+
+    def ask(self, question: str) -> Answer:
+        """Answer a question from the stored documents, quoting and citing them, or decline."""
+        question = clean_question(question)
+        documents = self.retriever.invoke(question)
+        return compose_extractive_answer(
+            question,
+            documents,
+            idf=self.store.lexical.idf,
+            min_evidence=self.settings.min_evidence,
+            max_quotes=self.settings.max_quotes,
+        )
+
+    def documents(self) -> list[dict]:
+        """The stored documents with their passage counts."""
+        return self.store.documents()
+
+    def remove(self, doc_id: str) -> int:
+        """Remove a document everywhere; raises KeyError when it is not stored."""
+        if not any(d["doc_id"] == doc_id for d in self.store.documents()):
+            raise KeyError(doc_id)
+        return self.store.remove_document(doc_id)
+
+    def document_text(self, doc_id: str) -> str:
+        """The cleaned text of a stored document."""
+        return self.store.document_text(doc_id)
+
+
+def create_service(settings) -> AssistantService:
+    """Build the store, the embedding model and the retriever from the settings."""
+    from vectorstore.embeddings import make_embeddings
+    from vectorstore.store import make_store
+
+    embeddings = make_embeddings(settings)
+    vectors = make_store(settings, embeddings, model_label=embeddings.label)
+    store = PassageStore(vectors, Path(settings.data_dir) / "documents")
+    retriever = HybridRetriever(
+        store=store, k=settings.top_k, candidates=settings.candidates, dense_weight=settings.dense_weight
+    )
+    return AssistantService(settings, store, retriever)

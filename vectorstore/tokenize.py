@@ -1,0 +1,64 @@
+"""Chinese-aware tokens for the lexical index: character bigrams plus jieba words."""
+
+import logging
+import re
+from functools import lru_cache
+
+CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+LATIN_WORD = re.compile(r"[a-z0-9]+(?:\.[0-9]+)?")
+WORD_PREFIX = "w:"
+# Question words and particles that say nothing about the topic asked about.
+QUESTION_STOPWORDS = frozenset(
+    "什么 哪些 哪个 哪里 哪儿 多少 如何 怎么 怎样 怎么样 是否 能否 可否 能不能 可不可以 是不是 有没有 吗 呢 吧 啊 "
+    "的 了 是 有 和 与 及 或 在 对 中 请问 我 我们 你 您 他 她 它 这 那 这个 那个 哪 几 个 等 都 也 还 就 要 会 "
+    "可以 能 应该 需要 一下 相关 关于 规定 问题 一个 一些 被 把 为 由 从 到 上 下 之 其 所 以 及其 进行 给".split()
+)
+
+
+@lru_cache(maxsize=1)
+def jieba_tokenizer():
+    """The jieba tokenizer, loaded once and quietly."""
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    tokenizer = jieba.Tokenizer()
+    tokenizer.initialize()
+    return tokenizer
+
+
+def cjk_bigrams(text: str) -> list[str]:
+    """Overlapping character bigrams of each CJK run (a lone character stands for itself)."""
+    grams: list[str] = []
+    for run in CJK_RUN.findall(text):
+        if len(run) == 1:
+            grams.append(run)
+        else:
+            grams.extend(run[i : i + 2] for i in range(len(run) - 1))
+    return grams
+
+
+def words(text: str) -> list[str]:
+    """jieba words of the CJK parts and lower-cased Latin words and numbers."""
+    lowered = text.lower()
+    found = [w for w in jieba_tokenizer().lcut(lowered) if CJK_RUN.fullmatch(w)]
+    return found + LATIN_WORD.findall(lowered)
+
+
+def index_tokens(text: str) -> list[str]:
+    """Tokens a passage is indexed under: bigrams and prefixed words."""
+    return cjk_bigrams(text) + [WORD_PREFIX + w for w in words(text)]
+
+
+def query_terms(question: str) -> list[str]:
+    """The informative words of a question, in order, without repeats."""
+    seen: dict[str, None] = {}
+    for word in words(question):
+        if word not in QUESTION_STOPWORDS:
+            seen.setdefault(word, None)
+    return list(seen)
+
+
+def query_tokens(question: str) -> list[str]:
+    """Tokens a question is searched with: those of its informative words."""
+    terms = query_terms(question)
+    return [g for term in terms for g in cjk_bigrams(term)] + [WORD_PREFIX + t for t in terms]

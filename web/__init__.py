@@ -1,0 +1,1 @@
+"""The web surfaces: the Gradio chat."""
