@@ -108,8 +108,8 @@ def quote_line(citation: Citation) -> str:
     place = f"《{citation.title}》"
     if citation.section:
         place += f"（{short_section(citation.section)}）"
-    quoted = "……".join(q for q in citation.quotes)
-    return f"{place}：「{quoted}」[{citation.n}]"
+    quoted = "……".join(citation.quotes)
+    return f"{place}规定：\n「{quoted}」[{citation.n}]"
 
 
 def decline(question: str, documents: list[Document], evidence: float) -> Answer:

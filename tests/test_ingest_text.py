@@ -1,0 +1,124 @@
+"""Cleaning and splitting of real policy text: structure, section paths, offsets, ids."""
+
+import re
+
+import pytest
+
+from conftest import HUBEI, XINHUA
+from ingest import IngestError, clean_policy_text, load_policy_file, parse_policy_text
+from ingest.loaders import read_policy_text
+
+EXEMPTION_PATH_TAIL = ("旗帜鲜明为担当作为的干部撑腰鼓劲", "健全完善容错免责机制")
+
+
+def without_space(text: str) -> str:
+    return re.sub(r"\s+", "", text)
+
+
+@pytest.mark.parametrize("path", [HUBEI, XINHUA])
+def test_cleaning_changes_whitespace_only(path):
+    raw = path.read_text(encoding="utf-8")
+    assert without_space(clean_policy_text(raw)) == without_space(raw)
+
+
+def test_lines_broken_mid_sentence_are_joined_and_headings_kept_apart():
+    cleaned = clean_policy_text(XINHUA.read_text(encoding="utf-8"))
+    assert "兼任上一级领导班子书记，发挥好“领头雁”作用。" in cleaned
+    assert "丹东欣时代生物医药科技有限公司是一家专业从事" in cleaned
+    hubei = clean_policy_text(HUBEI.read_text(encoding="utf-8")).split("\n")
+    assert "健全完善容错免责机制" in hubei
+    assert "旗帜鲜明为担当作为的干部撑腰鼓劲" in hubei
+
+
+@pytest.mark.parametrize("path", [HUBEI, XINHUA])
+def test_passage_offsets_point_at_their_text_in_the_cleaned_document(path):
+    document, passages = load_policy_file(path)
+    assert passages
+    for passage in passages:
+        assert document.text[passage.start : passage.end] == passage.text
+    starts = [p.start for p in passages]
+    assert starts == sorted(starts)
+
+
+def test_bullet_items_carry_their_visible_heading_path():
+    _, passages = load_policy_file(HUBEI)
+    exemption = next(p for p in passages if "先行先试出现的失误" in p.text)
+    assert exemption.kind == "item"
+    assert exemption.section_path[-2:] == EXEMPTION_PATH_TAIL
+    assert not exemption.text.startswith("-")
+    probation = next(p for p in passages if "受处理处分影响期满" in p.text)
+    assert probation.section_path[-1] == "强化受处理处分干部教育管理"
+
+
+def test_titles_come_from_the_text():
+    hubei, _ = load_policy_file(HUBEI)
+    xinhua, _ = load_policy_file(XINHUA)
+    assert hubei.title == "中共湖北省委关于进一步激励干部在加快建成中部地区崛起重要战略支点中担当作为的意见"
+    assert xinhua.title == "广大干部新征程上奋力担当作为——各地激励干部担当作为工作综述"
+
+
+def test_bylines_and_captions_are_not_headings_and_close_the_outline():
+    _, passages = load_policy_file(HUBEI)
+    sections = {p.section for p in passages}
+    assert not any("记者" in s or "制图" in s for s in sections)
+    report = next(p for p in passages if p.text.startswith("支点建设需要实干家"))
+    assert "大力选树担当作为的先进典型" not in report.section
+
+
+def test_numbered_official_headings_nest_by_their_numbering():
+    text = (
+        "关于加强基层治理的实施意见\n一、总体要求\n（一）指导思想\n坚持以人民为中心。\n（二）基本原则\n坚持问题导向。\n"
+        "二、主要任务\n1.加强组织建设\n健全村级组织体系。\n第三条 本办法自发布之日起施行。"
+    )
+    _, passages = parse_policy_text(text, "意见.txt")
+    by_text = {p.text: p.section_path for p in passages}
+    assert by_text["坚持以人民为中心。"] == ("一、总体要求", "（一）指导思想")
+    assert by_text["坚持问题导向。"] == ("一、总体要求", "（二）基本原则")
+    assert by_text["健全村级组织体系。"] == ("二、主要任务", "1.加强组织建设")
+
+
+def test_markdown_headings_nest_by_level():
+    text = "# 办法\n\n## 第一部分\n\n### 细则\n\n内容甲。\n\n## 第二部分\n\n内容乙。"
+    document, passages = parse_policy_text(text, "办法.md")
+    by_text = {p.text: p.section_path for p in passages}
+    assert document.title == "办法"
+    assert by_text["内容甲。"] == ("第一部分", "细则")
+    assert by_text["内容乙。"] == ("第二部分",)
+
+
+def test_long_paragraphs_split_at_sentence_ends_within_the_limit():
+    sentence = "各级党组织要把激励干部担当作为摆在突出位置，切实抓好各项措施落实。"
+    text = "标题\n" + sentence * 20
+    _, passages = parse_policy_text(text, "长段.txt", max_chars=120)
+    assert len(passages) > 1
+    assert all(len(p.text) <= 120 for p in passages)
+    assert all(p.text.endswith("。") for p in passages)
+    assert "".join(p.text for p in passages) == sentence * 20
+
+
+def test_ids_derive_from_content_whatever_the_whitespace():
+    raw = HUBEI.read_text(encoding="utf-8")
+    first, first_passages = parse_policy_text(raw, "a.txt")
+    again, again_passages = parse_policy_text(raw.replace("\n\n", "\n"), "b.txt")
+    assert first.doc_id == again.doc_id
+    assert [p.text for p in first_passages] == [p.text for p in again_passages]
+    assert len({p.passage_id for p in first_passages}) == len(first_passages)
+    _, repeat = parse_policy_text(raw, "a.txt")
+    assert [p.passage_id for p in repeat] == [p.passage_id for p in first_passages]
+
+
+def test_gbk_text_is_detected_not_assumed(tmp_path):
+    path = tmp_path / "gbk.txt"
+    path.write_bytes(HUBEI.read_text(encoding="utf-8").encode("gb18030"))
+    assert read_policy_text(path) == HUBEI.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "reason"),
+    [("empty.txt", b"  \n", "为空"), ("binary.txt", b"\x00\x01\x02\xff" * 50, "二进制"), ("scan.pdf", b"%PDF", "暂不支持")],
+)
+def test_unusable_files_get_a_clear_reason(tmp_path, name, content, reason):
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(IngestError, match=reason):
+        load_policy_file(path)

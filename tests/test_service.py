@@ -1,0 +1,147 @@
+"""The assistant service on the real bundled texts, real Chroma on disk and the real bundled model."""
+
+import re
+import shutil
+
+import pytest
+from langchain_core.retrievers import BaseRetriever
+
+from assistant import QuestionError
+from assistant.answer import NOT_FOUND
+from conftest import HUBEI, XINHUA
+
+EXEMPTION = "先行先试中出现的失误能否免责？"
+QUOTE_MARK = re.compile(r"「(.+?)」\[(\d+)\]", re.S)
+ANSWERABLE = (
+    EXEMPTION,
+    "对受处理处分影响期满的干部如何使用？",
+    "年度考核不称职的干部怎么处理？",
+    "表现突出的乡镇党政正职可以直接提任什么职务？",
+    "甘肃出台了多少条激励干部的措施？",
+    "反映问题失实的怎么处理？",
+)
+
+
+def squeeze(text: str) -> str:
+    return re.sub(r"\s+", "", text)
+
+
+def test_exemption_question_quotes_the_provision_with_its_section(sample_service):
+    answer = sample_service.ask(EXEMPTION)
+    assert not answer.refused
+    assert "因缺乏经验、先行先试出现的失误" in answer.text
+    first = answer.citations[0]
+    assert first.title.startswith("中共湖北省委关于进一步激励干部")
+    assert "健全完善容错免责机制" in first.section
+    assert "[1]" in answer.text
+
+
+def test_question_the_documents_do_not_answer_is_declined(sample_service):
+    answer = sample_service.ask("公务员的基本工资标准是多少？")
+    assert answer.refused
+    assert answer.text.startswith(NOT_FOUND)
+    assert answer.citations == ()
+    assert answer.related, "the nearest passages are shown as possibly related"
+    assert "可能相关" in answer.text
+
+
+@pytest.mark.parametrize("question", ANSWERABLE)
+def test_every_quote_occurs_verbatim_in_the_document_its_citation_names(sample_service, question):
+    answer = sample_service.ask(question)
+    assert not answer.refused, question
+    quotes = QUOTE_MARK.findall(answer.text)
+    assert quotes, answer.text
+    citations = {c.n: c for c in answer.citations}
+    for quote, n in quotes:
+        citation = citations[int(n)]
+        document = squeeze(sample_service.document_text(citation.doc_id))
+        for part in quote.split("……"):
+            assert squeeze(part) in document, (question, part)
+        assert sample_service.document_text(citation.doc_id)[citation.start : citation.end] == citation.text
+
+
+def test_retriever_is_a_langchain_retriever_returning_cited_documents(sample_service):
+    assert isinstance(sample_service.retriever, BaseRetriever)
+    documents = sample_service.retriever.invoke("容错免责机制")
+    assert documents
+    for key in ("doc_id", "title", "section", "start", "end", "passage_id", "score"):
+        assert key in documents[0].metadata
+    assert any("健全完善容错免责机制" in d.metadata["section"] for d in documents[:3])
+
+
+@pytest.mark.parametrize("question", ["", "   \n\t", "\x00\x01"])
+def test_empty_questions_get_a_clear_error(sample_service, question):
+    with pytest.raises(QuestionError, match="不能为空"):
+        sample_service.ask(question)
+
+
+def test_overlong_question_gets_a_clear_error(sample_service):
+    with pytest.raises(QuestionError, match="过长"):
+        sample_service.ask("干部" * 5000)
+
+
+def test_ingesting_the_same_files_twice_stores_nothing_twice(fresh_service):
+    first = fresh_service.ingest([HUBEI, XINHUA])
+    count = len(fresh_service.store)
+    again = fresh_service.ingest([HUBEI, XINHUA])
+    assert first.documents_added == 2 and first.passages_added == count
+    assert again.passages_added == 0 and again.documents_unchanged == 2
+    assert len(fresh_service.store) == count
+    assert fresh_service.store.vectors.get(include=[])["ids"].__len__() == count
+
+
+def test_changed_file_replaces_its_old_passages(fresh_service, tmp_path):
+    path = tmp_path / "policy.txt"
+    shutil.copy(HUBEI, path)
+    fresh_service.ingest([path])
+    old_ids = set(fresh_service.store.lexical.ids)
+    path.write_text(HUBEI.read_text(encoding="utf-8") + "\n\n新增一条：对基层干部每年安排一次专题培训。\n", encoding="utf-8")
+    fresh_service.ingest([path])
+    documents = fresh_service.documents()
+    assert len(documents) == 1
+    assert "专题培训。" in fresh_service.document_text(documents[0]["doc_id"])
+    assert set(fresh_service.store.lexical.ids) != old_ids
+    assert len(fresh_service.store.vectors.get(include=[])["ids"]) == len(fresh_service.store.lexical)
+
+
+def test_remove_deletes_a_document_from_chroma_and_the_lexical_index(fresh_service):
+    fresh_service.ingest([HUBEI, XINHUA])
+    hubei = next(d for d in fresh_service.documents() if d["title"].startswith("中共湖北省委"))
+    removed = fresh_service.remove(hubei["doc_id"])
+    assert removed == hubei["passages"]
+    assert hubei["doc_id"] not in [d["doc_id"] for d in fresh_service.documents()]
+    assert all(fresh_service.store.passage(i).doc_id != hubei["doc_id"] for i in fresh_service.store.lexical.ids)
+    remaining = fresh_service.store.vectors.get(include=["metadatas"])["metadatas"]
+    assert remaining and all(m["doc_id"] != hubei["doc_id"] for m in remaining)
+    assert fresh_service.ask(EXEMPTION).refused
+    with pytest.raises(KeyError):
+        fresh_service.remove(hubei["doc_id"])
+
+
+def test_bad_files_are_reported_and_the_good_ones_and_earlier_ones_kept(fresh_service, tmp_path):
+    fresh_service.ingest([XINHUA])
+    before = len(fresh_service.store)
+    folder = tmp_path / "inbox"
+    folder.mkdir()
+    shutil.copy(HUBEI, folder / "hubei.txt")
+    (folder / "empty.txt").write_text("", encoding="utf-8")
+    (folder / "blob.txt").write_bytes(bytes(range(256)) * 20)
+    report = fresh_service.ingest([folder, tmp_path / "missing.txt"])
+    assert len(report.errors) == 3
+    assert any("empty.txt" in e and "为空" in e for e in report.errors)
+    assert any("blob.txt" in e and "二进制" in e for e in report.errors)
+    assert any("missing.txt" in e and "不存在" in e for e in report.errors)
+    assert report.documents_added == 1
+    assert len(fresh_service.store) > before
+    assert not fresh_service.ask(EXEMPTION).refused
+
+
+def test_store_survives_a_restart(tmp_path):
+    from assistant import create_service
+    from conftest import make_settings
+
+    settings = make_settings(tmp_path / "store", ingest_sample_when_empty=False)
+    create_service(settings).ingest([HUBEI])
+    reopened = create_service(settings)
+    assert len(reopened.store) > 0
+    assert not reopened.ask(EXEMPTION).refused

@@ -1,0 +1,85 @@
+"""The Gradio web chat: layout and events, each handler a call into the assistant service."""
+
+import gradio as gr
+
+from assistant import AssistantService, QuestionError
+from web.render import render_answer
+
+EXAMPLE_QUESTIONS = (
+    "先行先试中出现的失误能否免责？",
+    "对受处理处分影响期满的干部如何使用？",
+    "不担当不作为的干部会怎样被调整？",
+    "表现突出的乡镇党政正职可以直接提任什么职务？",
+)
+PAGE_CSS = """
+.gradio-container { max-width: 1100px !important; margin: auto; }
+.message mark { background: #fff3b0; padding: 0 2px; }
+.message details { margin: 6px 0; border-left: 3px solid #c0392b; padding-left: 8px; }
+.message blockquote { margin: 4px 0; }
+"""
+
+
+def answer_message(service: AssistantService, question: str) -> str:
+    """The assistant's chat message for one question (an error message when the question is unusable)."""
+    try:
+        return render_answer(service.ask(question))
+    except QuestionError as error:
+        return f"⚠️ {error}"
+
+
+def respond(service: AssistantService, question: str, history: list[dict]) -> tuple[str, list[dict]]:
+    """Append the question and its cited answer to the chat."""
+    if not (question or "").strip():
+        return "", history
+    history = list(history or [])
+    history.append({"role": "user", "content": question})
+    history.append({"role": "assistant", "content": answer_message(service, question)})
+    return "", history
+
+
+def build_layout() -> dict:
+    """The page's components (inside an open gr.Blocks)."""
+    gr.Markdown("## PolicyQA 政策问答助手\n依据知识库中的政策文件作答，逐句标注出处；文件中没有的内容会如实说明。")
+    chatbot = gr.Chatbot(
+        label="对话",
+        height=560,
+        placeholder="请输入关于政策文件的问题，例如：先行先试中出现的失误能否免责？",
+        examples=[{"text": q} for q in EXAMPLE_QUESTIONS],
+        sanitize_html=True,
+        elem_id="chat",
+    )
+    with gr.Row():
+        question = gr.Textbox(
+            placeholder="输入问题，按回车发送", show_label=False, scale=8, elem_id="question", max_lines=4
+        )
+        send = gr.Button("发送", variant="primary", scale=1, elem_id="send")
+        clear = gr.Button("清空对话", scale=1, elem_id="clear")
+    return {"chatbot": chatbot, "question": question, "send": send, "clear": clear}
+
+
+def wire_events(service: AssistantService, parts: dict) -> None:
+    """Connect the page's events to the service."""
+    chatbot, question = parts["chatbot"], parts["question"]
+
+    def on_submit(text, history):
+        return respond(service, text, history)
+
+    def on_example(history, event: gr.SelectData):
+        return respond(service, event.value["text"], history)
+
+    question.submit(on_submit, [question, chatbot], [question, chatbot], api_name="ask")
+    parts["send"].click(on_submit, [question, chatbot], [question, chatbot], api_visibility="private")
+    chatbot.example_select(on_example, [chatbot], [question, chatbot], api_visibility="private")
+    parts["clear"].click(lambda: ("", []), None, [question, chatbot], api_visibility="private")
+
+
+def build_demo(service: AssistantService) -> gr.Blocks:
+    """The whole web chat over one assistant service."""
+    with gr.Blocks(title="PolicyQA 政策问答助手") as demo:
+        wire_events(service, build_layout())
+    return demo
+
+
+def launch_options() -> dict:
+    """Options for `demo.launch` that belong to the page's look."""
+    return {"css": PAGE_CSS, "theme": gr.themes.Soft(), "footer_links": ["api"]}
