@@ -5,6 +5,7 @@
     python app.py docs                 list stored documents
     python app.py remove DOC_ID        remove one document everywhere
     python app.py ask "问题" [--json]   answer one question
+    python app.py eval --corpus C --qa Q [--json OUT] [--limit N] [--baseline naive]
 """
 
 import argparse
@@ -100,6 +101,26 @@ def command_ask(settings: Settings, args) -> int:
     return 0
 
 
+def command_eval(settings: Settings, args) -> int:
+    from evaluation.datasets import as_unanswerable, load_corpus, load_questions
+    from evaluation.runner import format_table, run_naive, run_project
+
+    corpus = load_corpus(Path(args.corpus))
+    questions = load_questions(Path(args.qa), args.limit)
+    if args.unanswerable_qa:
+        foreign = load_questions(Path(args.unanswerable_qa), args.unanswerable_limit)
+        questions += as_unanswerable(foreign, prefix="foreign-")
+    print(f"评测：{len(corpus)} 篇文档，{len(questions)} 个问题", file=sys.stderr)
+    results = {"policyqa": run_project(settings, corpus, questions)}
+    if args.baseline == "naive":
+        results["baseline_naive"] = run_naive(settings, corpus, questions)
+    print(format_table(results))
+    if args.json:
+        output = {**results["policyqa"], "baseline": results.get("baseline_naive"), "corpus": args.corpus, "qa": args.qa}
+        Path(args.json).write_text(json.dumps(output, ensure_ascii=False, indent=2), encoding="utf-8")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command-line interface; no sub-command serves the web chat."""
     parser = argparse.ArgumentParser(prog="app.py", description="PolicyQA 政策问答助手")
@@ -118,6 +139,15 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("question")
     ask.add_argument("--json", action="store_true", help="以 JSON 输出答案与引用")
     ask.set_defaults(run=command_ask)
+    evaluate = commands.add_parser("eval", help="在评测集上评估检索与回答")
+    evaluate.add_argument("--corpus", required=True, help="corpus.jsonl，或政策文件所在文件夹")
+    evaluate.add_argument("--qa", required=True, help="qa.jsonl")
+    evaluate.add_argument("--json", help="把结果写入此 JSON 文件")
+    evaluate.add_argument("--limit", type=int, help="只用前 N 个问题")
+    evaluate.add_argument("--baseline", choices=["naive"], help="同时运行教科书式 LangChain 基线并排对比")
+    evaluate.add_argument("--unanswerable-qa", help="另一评测集的 qa.jsonl：其问题作为本语料无法回答的问题加入")
+    evaluate.add_argument("--unanswerable-limit", type=int, default=100, help="加入的无法回答问题数（默认 100）")
+    evaluate.set_defaults(run=command_eval)
     return parser
 
 

@@ -9,7 +9,7 @@ from langchain_core.documents import Document
 
 from assistant.answer import Answer
 from assistant.extractive import compose_extractive_answer
-from ingest import IngestError, load_policy_file
+from ingest import IngestError, load_policy_file, parse_policy_text
 from ingest.loaders import TEXT_SUFFIXES
 from vectorstore.retriever import HybridRetriever
 from vectorstore.store import PassageStore
@@ -70,23 +70,46 @@ class AssistantService:
     def ingest(self, paths: list[Path]) -> IngestReport:
         """Ingest files and folders; a failing file is reported and skipped, the others go in."""
         report, began = IngestReport(), time.perf_counter()
+        parsed = []
         for path in policy_files([Path(p) for p in paths]):
             report.files += 1
             try:
                 if not path.exists():
                     raise IngestError(f"{path}: 文件不存在，请检查路径")
-                document, passages = load_policy_file(path, self.settings.passage_max_chars)
-                if not passages:
-                    raise IngestError(f"{path}: 没有切分出可检索的段落，请检查文件内容")
+                parsed.append(load_policy_file(path, self.settings.passage_max_chars))
             except (IngestError, OSError) as error:
                 report.errors.append(str(error))
-                continue
-            added = self.store.add_document(document, passages)
+        self._store_parsed(parsed, report)
+        report.seconds = time.perf_counter() - began
+        return report
+
+    def ingest_texts(self, texts: list[dict]) -> IngestReport:
+        """Ingest in-memory documents: dicts with `text`, `source` and optionally `doc_id` and `title`."""
+        report, began = IngestReport(files=len(texts)), time.perf_counter()
+        parsed = []
+        for item in texts:
+            try:
+                parsed.append(
+                    parse_policy_text(
+                        item["text"], item["source"], self.settings.passage_max_chars,
+                        doc_id=item.get("doc_id"), title=item.get("title"),
+                    )
+                )
+            except IngestError as error:
+                report.errors.append(str(error))
+        self._store_parsed(parsed, report)
+        report.seconds = time.perf_counter() - began
+        return report
+
+    def _store_parsed(self, parsed: list, report: IngestReport) -> None:
+        for document, passages in parsed:
+            if not passages:
+                report.errors.append(f"{document.source}: 没有切分出可检索的段落，请检查文件内容")
+        usable = [(d, p) for d, p in parsed if p]
+        for added in self.store.add_documents(usable):
             report.passages_added += added
             report.documents_added += bool(added)
             report.documents_unchanged += not added
-        report.seconds = time.perf_counter() - began
-        return report
 
     def ensure_sample(self) -> IngestReport | None:
         """Ingest the bundled sample when the store is empty (and the settings allow it)."""
@@ -100,15 +123,20 @@ class AssistantService:
 
     def ask(self, question: str) -> Answer:
         """Answer a question from the stored documents, quoting and citing them, or decline."""
+        return self.ask_with_evidence(question)[0]
+
+    def ask_with_evidence(self, question: str) -> tuple[Answer, list[Document]]:
+        """The answer and the retrieved passages it was composed from."""
         question = clean_question(question)
         documents = self.retriever.invoke(question)
-        return compose_extractive_answer(
+        answer = compose_extractive_answer(
             question,
             documents,
             idf=self.store.lexical.idf,
             min_evidence=self.settings.min_evidence,
             max_quotes=self.settings.max_quotes,
         )
+        return answer, documents
 
     def documents(self) -> list[dict]:
         """The stored documents with their passage counts."""

@@ -28,13 +28,15 @@ def document_id(cleaned: str) -> str:
     return "doc-" + hashlib.sha1(re.sub(r"\s+", "", cleaned).encode("utf-8")).hexdigest()[:12]
 
 
-def parse_policy_text(raw: str, source: str, max_chars: int = 300) -> tuple[PolicyDocument, list[Passage]]:
-    """Clean raw text, name the document and cut it into passages."""
+def parse_policy_text(
+    raw: str, source: str, max_chars: int = 300, doc_id: str | None = None, title: str | None = None
+) -> tuple[PolicyDocument, list[Passage]]:
+    """Clean raw text, name the document (unless id and title are given) and cut it into passages."""
     cleaned = clean_policy_text(raw)
     if not cleaned:
         raise IngestError(f"{source}: 没有可导入的文字内容")
-    doc_id = document_id(cleaned)
-    title = extract_title(blocks_of(cleaned), fallback=Path(source).stem)
+    doc_id = doc_id or document_id(cleaned)
+    title = title or extract_title(blocks_of(cleaned), fallback=Path(source).stem)
     document = PolicyDocument(doc_id=doc_id, title=title, source=source, text=cleaned)
     return document, split_policy_text(cleaned, doc_id, title, max_chars)
 

@@ -10,6 +10,7 @@ from langchain_chroma import Chroma
 from ingest.model import Passage, PolicyDocument
 from vectorstore.lexical import LexicalIndex
 
+ADD_BATCH = 512
 PASSAGE_FIELDS = ("doc_id", "title", "section", "start", "end", "kind", "order", "source")
 
 
@@ -84,6 +85,11 @@ class PassageStore:
         ]
         passages.sort(key=lambda p: (p.doc_id, p.order))
         self._passages = {p.passage_id: p for p in passages}
+        self._by_document: dict[str, list[StoredPassage]] = {}
+        self._by_source: dict[str, set[str]] = {}
+        for p in passages:
+            self._by_document.setdefault(p.doc_id, []).append(p)
+            self._by_source.setdefault(p.source, set()).add(p.doc_id)
         self.lexical.rebuild([p.passage_id for p in passages], [lexical_text(p) for p in passages])
 
     def __len__(self) -> int:
@@ -95,28 +101,38 @@ class PassageStore:
 
     def passages_of(self, doc_id: str) -> list[StoredPassage]:
         """A document's passages in document order."""
-        return [p for p in self._passages.values() if p.doc_id == doc_id]
+        return self._by_document.get(doc_id, [])
 
     def add_document(self, document: PolicyDocument, passages: list[Passage]) -> int:
-        """Store a document's passages; returns how many were new (0 when it was stored already)."""
-        stale = {p.doc_id for p in self._passages.values() if p.source == document.source} - {document.doc_id}
-        known = {p.passage_id for p in self.passages_of(document.doc_id)}
-        new = [p for p in passages if p.passage_id not in known]
-        (self.documents_dir / f"{document.doc_id}.txt").write_text(document.text, encoding="utf-8")
-        if new:
+        """Store one document's passages; returns how many were new (0 when it was stored already)."""
+        return self.add_documents([(document, passages)])[0]
+
+    def add_documents(self, items: list[tuple[PolicyDocument, list[Passage]]]) -> list[int]:
+        """Store several documents, replacing earlier versions from the same source; new passages per document."""
+        added, pending, obsolete, stale, queued = [], [], set(), set(), set()
+        for document, passages in items:
+            known = {p.passage_id for p in self.passages_of(document.doc_id)}
+            new = [(p, document.source) for p in passages if p.passage_id not in known | queued]
+            queued |= {p.passage_id for p, _ in new}
+            pending.extend(new)
+            obsolete |= known - {p.passage_id for p in passages}
+            stale |= self._by_source.get(document.source, set()) - {document.doc_id}
+            (self.documents_dir / f"{document.doc_id}.txt").write_text(document.text, encoding="utf-8")
+            added.append(len(new))
+        for start in range(0, len(pending), ADD_BATCH):
+            batch = pending[start : start + ADD_BATCH]
             self.vectors.add_texts(
-                texts=[p.text for p in new],
-                metadatas=[passage_metadata(p, document.source) for p in new],
-                ids=[p.passage_id for p in new],
+                texts=[p.text for p, _ in batch],
+                metadatas=[passage_metadata(p, source) for p, source in batch],
+                ids=[p.passage_id for p, _ in batch],
             )
-        obsolete = known - {p.passage_id for p in passages}
         if obsolete:
             self.vectors.delete(ids=sorted(obsolete))
-        for doc_id in stale:
+        for doc_id in stale - {document.doc_id for document, _ in items}:
             self._delete_document(doc_id)
-        if new or obsolete or stale:
+        if pending or obsolete or stale:
             self.reload()
-        return len(new)
+        return added
 
     def remove_document(self, doc_id: str) -> int:
         """Delete a document everywhere; returns how many passages went."""
