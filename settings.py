@@ -1,8 +1,9 @@
 """The one typed settings object of PolicyQA; every field can be set by a POLICYQA_ environment variable."""
 
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent
@@ -42,13 +43,11 @@ class Settings(BaseSettings):
     candidates: int = Field(
         50, ge=5, le=1000, description="Candidates each retriever (lexical, dense) contributes before fusion."
     )
-    dense_weight: float = Field(
-        0.3,
-        ge=0.0,
-        le=1.0,
+    dense_weight: float | Literal["auto"] = Field(
+        "auto",
         description=(
-            "Weight of dense retrieval in rank fusion, lexical weighing 1. "
-            "Low by default because the bundled model is English-only."
+            "Weight of dense retrieval in rank fusion, lexical weighing 1; `auto` measures it on "
+            "pseudo-questions drawn from the stored passages (an English-only model on Chinese text gets ~0)."
         ),
     )
     min_evidence: float = Field(
@@ -61,3 +60,11 @@ class Settings(BaseSettings):
         ),
     )
     max_quotes: int = Field(3, ge=1, le=10, description="Most sentences quoted in one extractive answer.")
+
+    @field_validator("dense_weight")
+    @classmethod
+    def dense_weight_is_not_negative(cls, value):
+        """A fixed dense weight must be 0 or more."""
+        if value != "auto" and value < 0:
+            raise ValueError("dense_weight 须为 auto 或不小于 0 的数")
+        return value

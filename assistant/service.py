@@ -162,6 +162,11 @@ def create_service(settings) -> AssistantService:
     vectors = make_store(settings, embeddings, model_label=embeddings.label)
     store = PassageStore(vectors, Path(settings.data_dir) / "documents")
     retriever = HybridRetriever(
-        store=store, k=settings.top_k, candidates=settings.candidates, dense_weight=settings.dense_weight
+        store=store,
+        k=settings.top_k,
+        candidates=settings.candidates,
+        dense_weight=None if settings.dense_weight == "auto" else float(settings.dense_weight),
+        model_label=embeddings.label,
+        calibration_path=store.state_path(f"calibration-{embeddings.label}.json"),
     )
     return AssistantService(settings, store, retriever)

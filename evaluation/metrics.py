@@ -13,6 +13,8 @@ QUOTE = re.compile(r"「(.+?)」", re.S)
 class Outcome:
     """What happened to one question."""
 
+    qid: str
+    question: str
     answerable: bool
     gold_answer: str | None
     gold_rank: int | None  # rank of the first retrieved passage of a gold document
@@ -20,6 +22,21 @@ class Outcome:
     answer_text: str
     cited_texts: tuple[tuple[str, int, str], ...]  # (doc_id, start, text) of each cited passage
     latency_ms: float
+    evidence: float = 0.0
+
+    def record(self) -> dict:
+        """This outcome as one row of the per-question listing."""
+        cited = cited_spans(self.cited_texts)
+        return {
+            "qid": self.qid,
+            "question": self.question,
+            "answerable": self.answerable,
+            "gold_rank": self.gold_rank,
+            "refused": self.refused,
+            "evidence": round(self.evidence, 4),
+            "gold_in_citations": None if not self.gold_answer else any(squeeze(self.gold_answer) in c for c in cited),
+            "answer": self.answer_text,
+        }
 
 
 def squeeze(text: str) -> str:
@@ -91,3 +108,29 @@ def summarise(outcomes: list[Outcome], index_seconds: float) -> dict:
         },
         "index_seconds": round(index_seconds, 2),
     }
+
+
+def refusal_threshold(outcomes: list[Outcome]) -> dict | None:
+    """The evidence threshold that best separates answerable from unanswerable questions (balanced accuracy).
+
+    Declining below the threshold; the threshold sits midway between two neighbouring evidence values.
+    """
+    answerable = sorted(o.evidence for o in outcomes if o.answerable)
+    unanswerable = sorted(o.evidence for o in outcomes if not o.answerable)
+    if not answerable or not unanswerable:
+        return None
+    values = sorted(set(answerable + unanswerable))
+    cuts = [0.0] + [(a + b) / 2 for a, b in zip(values, values[1:])] + [values[-1] + 1e-6]
+    best = None
+    for cut in cuts:
+        declined = sum(e < cut for e in unanswerable) / len(unanswerable)
+        falsely = sum(e < cut for e in answerable) / len(answerable)
+        balanced = (declined + 1 - falsely) / 2
+        if best is None or balanced > best["balanced_accuracy"]:
+            best = {
+                "threshold": round(cut, 4),
+                "balanced_accuracy": round(balanced, 4),
+                "refusal_accuracy": round(declined, 4),
+                "false_refusal_rate": round(falsely, 4),
+            }
+    return best

@@ -5,7 +5,7 @@ import time
 from pathlib import Path
 
 from evaluation.datasets import Question
-from evaluation.metrics import Outcome, gold_rank, summarise
+from evaluation.metrics import Outcome, gold_rank, refusal_threshold, summarise
 
 NAIVE_CHUNK_SIZE, NAIVE_CHUNK_OVERLAP, NAIVE_TOP_K = 500, 50, 5
 
@@ -27,6 +27,8 @@ def run_project(settings, corpus: list[dict], questions: list[Question]) -> dict
             latency = (time.perf_counter() - began) * 1000
             outcomes.append(
                 Outcome(
+                    qid=q.qid,
+                    question=q.question,
                     answerable=q.answerable,
                     gold_answer=q.answer if q.answerable else None,
                     gold_rank=gold_rank([d.metadata["doc_id"] for d in documents], q.gold_doc_ids),
@@ -34,11 +36,15 @@ def run_project(settings, corpus: list[dict], questions: list[Question]) -> dict
                     answer_text=answer.text,
                     cited_texts=tuple((c.doc_id, c.start, c.text) for c in answer.citations),
                     latency_ms=latency,
+                    evidence=answer.evidence,
                 )
             )
         summary = summarise(outcomes, index_seconds)
         summary["passages"] = len(service.store)
         summary["ingest_errors"] = len(report.errors)
+        summary["dense_weight"] = service.retriever.effective_dense_weight()
+        summary["best_min_evidence"] = refusal_threshold(outcomes)
+        summary["per_question"] = [o.record() for o in outcomes]
         return summary
 
 
@@ -73,6 +79,8 @@ def run_naive(settings, corpus: list[dict], questions: list[Question]) -> dict:
             latency = (time.perf_counter() - began) * 1000
             outcomes.append(
                 Outcome(
+                    qid=q.qid,
+                    question=q.question,
                     answerable=q.answerable,
                     gold_answer=q.answer if q.answerable else None,
                     gold_rank=gold_rank([h.metadata["doc_id"] for h in hits], q.gold_doc_ids),
@@ -90,7 +98,8 @@ def run_naive(settings, corpus: list[dict], questions: list[Question]) -> dict:
 def format_table(results: dict[str, dict]) -> str:
     """The figures of each run side by side, one metric a row."""
     names = list(results)
-    metrics = [k for k in results[names[0]] if k != "latency_ms"] + ["latency_ms.p50", "latency_ms.p95"]
+    shown = [k for k in results[names[0]] if k not in ("latency_ms", "per_question", "best_min_evidence")]
+    metrics = shown + ["latency_ms.p50", "latency_ms.p95"]
     rows = [["metric", *names]]
     for metric in metrics:
         if metric.startswith("latency_ms."):

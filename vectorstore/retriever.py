@@ -1,10 +1,13 @@
 """Hybrid retrieval: lexical and dense rankings fused into one, as a LangChain retriever."""
 
+from pathlib import Path
+
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
-from pydantic import ConfigDict
+from pydantic import ConfigDict, PrivateAttr
 
+from vectorstore.calibration import Calibration, load_or_calibrate
 from vectorstore.store import PassageStore
 
 RRF_K = 60
@@ -27,18 +30,34 @@ class HybridRetriever(BaseRetriever):
     store: PassageStore
     k: int = 8
     candidates: int = 50
-    dense_weight: float = 0.3
+    dense_weight: float | None = None  # None: measured on the store's own passages
+    model_label: str = ""
+    calibration_path: Path | None = None
+    _calibration: tuple[int, Calibration | None] | None = PrivateAttr(default=None)
+
+    def calibration(self) -> Calibration | None:
+        """The dense-weight calibration for the passages stored now (None below its minimum size)."""
+        if self._calibration is None or self._calibration[0] != self.store.version:
+            path = self.calibration_path or self.store.state_path("calibration.json")
+            self._calibration = (self.store.version, load_or_calibrate(self.store, fuse_rankings, self.model_label, path))
+        return self._calibration[1]
+
+    def effective_dense_weight(self) -> float:
+        """The dense weight in use: the configured one, else the calibrated one (0 when too few passages)."""
+        if self.dense_weight is not None:
+            return self.dense_weight
+        calibration = self.calibration()
+        return calibration.dense_weight if calibration else 0.0
 
     def _get_relevant_documents(
         self, query: str, *, run_manager: CallbackManagerForRetrieverRun
     ) -> list[Document]:
+        weight = self.effective_dense_weight()
         lexical = self.store.lexical.search(query, self.candidates)
-        dense = self.store.dense_search(query, self.candidates) if self.dense_weight > 0 else []
+        dense = self.store.dense_search(query, self.candidates) if weight > 0 else []
         lexical_rank = {pid: rank for rank, (pid, _) in enumerate(lexical)}
         dense_rank = {pid: rank for rank, (pid, _) in enumerate(dense)}
-        fused = fuse_rankings(
-            [([pid for pid, _ in lexical], 1.0), ([pid for pid, _ in dense], self.dense_weight)], self.k
-        )
+        fused = fuse_rankings([([pid for pid, _ in lexical], 1.0), ([pid for pid, _ in dense], weight)], self.k)
         return [self._document(pid, score, lexical_rank.get(pid), dense_rank.get(pid)) for pid, score in fused]
 
     def _document(self, passage_id: str, score: float, lexical_rank: int | None, dense_rank: int | None) -> Document:

@@ -74,6 +74,7 @@ class PassageStore:
         self.documents_dir.mkdir(parents=True, exist_ok=True)
         self.lexical = LexicalIndex()
         self._passages: dict[str, StoredPassage] = {}
+        self.version = 0
         self.reload()
 
     def reload(self) -> None:
@@ -91,6 +92,7 @@ class PassageStore:
             self._by_document.setdefault(p.doc_id, []).append(p)
             self._by_source.setdefault(p.source, set()).add(p.doc_id)
         self.lexical.rebuild([p.passage_id for p in passages], [lexical_text(p) for p in passages])
+        self.version += 1
 
     def __len__(self) -> int:
         return len(self._passages)
@@ -165,6 +167,10 @@ class PassageStore:
             return []
         hits = self.vectors.similarity_search_with_score(question, k=min(k, len(self._passages)))
         return [(doc.id, 1.0 - float(distance)) for doc, distance in hits if doc.id in self._passages]
+
+    def state_path(self, name: str) -> Path:
+        """A file beside the stored documents for derived state (calibrations)."""
+        return self.documents_dir.parent / name
 
 
 def lexical_text(passage: StoredPassage) -> str:

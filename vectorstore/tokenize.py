@@ -45,9 +45,14 @@ def words(text: str) -> list[str]:
     return found + LATIN_WORD.findall(lowered)
 
 
+def search_words(text: str) -> list[str]:
+    """jieba's search-mode words: long words and the shorter words inside them."""
+    return [w for w in jieba_tokenizer().lcut_for_search(text.lower()) if CJK_RUN.fullmatch(w)]
+
+
 def index_tokens(text: str) -> list[str]:
-    """Tokens a passage is indexed under: bigrams and prefixed words."""
-    return cjk_bigrams(text) + [WORD_PREFIX + w for w in words(text)]
+    """Tokens a passage is indexed under: CJK bigrams, jieba words and search-mode words (prefixed)."""
+    return cjk_bigrams(text) + [WORD_PREFIX + w for w in words(text) + search_words(text)]
 
 
 def query_terms(question: str) -> list[str]:
@@ -60,6 +65,5 @@ def query_terms(question: str) -> list[str]:
 
 
 def query_tokens(question: str) -> list[str]:
-    """Tokens a question is searched with: those of its informative words."""
-    terms = query_terms(question)
-    return [g for term in terms for g in cjk_bigrams(term)] + [WORD_PREFIX + t for t in terms]
+    """Tokens a question is searched with: tokenised as passages are (BM25's IDF discounts common ones)."""
+    return index_tokens(question)
