@@ -1,5 +1,6 @@
 """The default answerer: quote the sentences that answer the question, verbatim, with citations."""
 
+import re
 from dataclasses import dataclass
 
 from langchain_core.documents import Document
@@ -12,6 +13,21 @@ from vectorstore.tokenize import query_terms
 RELATED_SHOWN = 3
 # A sentence is quoted beside the best one when it scores at least this share of the best score.
 COMPANION_SHARE = 0.8
+# Chinese abbreviations keep characters of the full form in order: 追责 for 追究责任, 减负 for 减轻负担.
+ABBREVIATION_GAP = 2
+CJK_WORD = re.compile(r"[\u4e00-\u9fff]+")
+
+
+def abbreviation_pattern(term: str) -> re.Pattern | None:
+    """For a short Chinese word, a pattern that finds its full form with a few characters between (追责: 追究责任)."""
+    if not 2 <= len(term) <= 4 or not CJK_WORD.fullmatch(term):
+        return None
+    return re.compile(f".{{0,{ABBREVIATION_GAP}}}".join(re.escape(ch) for ch in term))
+
+
+def occurs(term: str, pattern: re.Pattern | None, text: str) -> bool:
+    """True when the term, or the full form it abbreviates, stands in the text."""
+    return term in text or (pattern is not None and pattern.search(text) is not None)
 
 
 @dataclass(frozen=True)
@@ -20,14 +36,16 @@ class WeightedTerms:
 
     terms: tuple[str, ...]
     weights: tuple[float, ...]
+    patterns: tuple[re.Pattern | None, ...]
 
     def coverage(self, text: str) -> float:
-        """IDF-weighted share of the terms that occur in `text`."""
+        """IDF-weighted share of the terms that occur (or whose full form occurs) in `text`."""
         total = sum(self.weights)
         if not total:
             return 0.0
         lowered = text.lower()
-        return sum(w for t, w in zip(self.terms, self.weights) if t in lowered) / total
+        found = (w for t, w, p in zip(self.terms, self.weights, self.patterns) if occurs(t, p, lowered))
+        return sum(found) / total
 
 
 @dataclass(frozen=True)
@@ -43,7 +61,7 @@ class SentenceCandidate:
 def weigh_terms(question: str, idf) -> WeightedTerms:
     """The question's informative words weighted by how rare they are in the store."""
     terms = tuple(query_terms(question))
-    return WeightedTerms(terms, tuple(idf(t) for t in terms))
+    return WeightedTerms(terms, tuple(idf(t) for t in terms), tuple(abbreviation_pattern(t) for t in terms))
 
 
 def passage_context(document: Document) -> str:

@@ -48,9 +48,12 @@ def load_corpus(path: Path) -> list[dict]:
 def load_questions(path: Path, limit: int | None = None) -> list[Question]:
     """Questions of a qa.jsonl, the first `limit` of them when given."""
     rows = read_jsonl(path)[:limit] if limit else read_jsonl(path)
-    return [
-        Question(str(r["qid"]), r["question"], r.get("answer"), tuple(r.get("gold_doc_ids") or ())) for r in rows
-    ]
+    return [Question(str(r["qid"]), r["question"], gold_text(r.get("answer")), tuple(r.get("gold_doc_ids") or ())) for r in rows]
+
+
+def gold_text(answer) -> str | None:
+    """A gold answer when it is usable text (some sets hold numbers or NaN where none is given)."""
+    return answer if isinstance(answer, str) and answer.strip() else None
 
 
 def as_unanswerable(questions: list[Question], prefix: str) -> list[Question]:

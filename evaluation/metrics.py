@@ -35,6 +35,7 @@ class Outcome:
             "refused": self.refused,
             "evidence": round(self.evidence, 4),
             "gold_in_citations": None if not self.gold_answer else any(squeeze(self.gold_answer) in c for c in cited),
+            "cited_doc_ids": sorted({doc_id for doc_id, _, _ in self.cited_texts}),
             "answer": self.answer_text,
         }
 

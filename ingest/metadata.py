@@ -9,12 +9,19 @@ DOCUMENT_TYPES = (
 )
 TITLE_IN_QUOTES = re.compile(rf"《([^《》]{{4,100}}(?:{DOCUMENT_TYPES})(?:（[^）]*）)?)》")
 TITLE_SEARCH_BLOCKS = 5
+# A document's own name stands near the start of a block; a 《…》 deep inside a paragraph names another.
+TITLE_SEARCH_CHARS = 150
+# A flattened page starts with its headline, then a space, then the text.
+LEADING_TITLE = re.compile(r"^([^\s。！？；，,]{6,40}?)[ \u3000\u00a0]+\S")
 
 
 def extract_title(blocks: list[Block], fallback: str) -> str:
-    """The document's title: a 《…》 document name near the top, else the first heading, else `fallback`."""
+    """The document's title: a flattened page's headline, a 《…》 document name near the top, the first heading, or `fallback`."""
+    leading = LEADING_TITLE.match(blocks[0].text) if blocks else None
+    if leading and blocks[0].kind != "heading":
+        return leading.group(1)
     for block in blocks[:TITLE_SEARCH_BLOCKS]:
-        match = TITLE_IN_QUOTES.search(block.text)
+        match = TITLE_IN_QUOTES.search(block.text[:TITLE_SEARCH_CHARS])
         if match:
             return match.group(1)
     for index, block in enumerate(blocks[:3]):

@@ -152,12 +152,24 @@ def passage_id(doc_id: str, start: int, text: str) -> str:
     return hashlib.sha1(f"{doc_id}:{start}:{text}".encode("utf-8")).hexdigest()[:20]
 
 
-def split_policy_text(text: str, doc_id: str, title: str, max_chars: int = 300) -> list[Passage]:
-    """Cut cleaned text into passages along headings, items, paragraphs and sentence ends."""
+@dataclass
+class Piece:
+    """A stretch of one or more adjacent blocks that becomes one passage."""
+
+    first_block: int
+    last_block: int
+    kind: str
+    path: tuple[str, ...]
+    start: int
+    end: int
+
+
+def cut_pieces(text: str, title: str, max_chars: int) -> list[Piece]:
+    """Cut the blocks into pieces: items and clauses whole, long paragraphs at sentence ends."""
     blocks = blocks_of(text)
     heights = heading_heights(blocks)
     stack: list[tuple[str, int, str]] = []
-    passages: list[Passage] = []
+    pieces: list[Piece] = []
     for index, block in enumerate(blocks):
         if block.kind == "heading":
             if heading_text(block) not in title:
@@ -172,22 +184,46 @@ def split_policy_text(text: str, doc_id: str, title: str, max_chars: int = 300) 
         path = tuple(entry[2] for entry in stack)
         for start, end in chunk_spans(body, max_chars):
             piece = body[start:end]
-            lead = len(piece) - len(piece.lstrip())
-            piece = piece.strip()
-            if not piece:
-                continue
-            absolute = block.start + body_offset + start + lead
-            passages.append(
-                Passage(
-                    passage_id=passage_id(doc_id, absolute, piece),
-                    doc_id=doc_id,
-                    title=title,
-                    section_path=path,
-                    text=piece,
-                    start=absolute,
-                    end=absolute + len(piece),
-                    kind=block.kind,
-                    order=len(passages),
-                )
+            if piece.strip():
+                absolute = block.start + body_offset + start + len(piece) - len(piece.lstrip())
+                pieces.append(Piece(index, index, block.kind, path, absolute, absolute + len(piece.strip())))
+    return pieces
+
+
+def pack_paragraphs(pieces: list[Piece], max_chars: int) -> list[Piece]:
+    """Join short paragraphs that follow each other under one heading, up to max_chars."""
+    packed: list[Piece] = []
+    for piece in pieces:
+        last = packed[-1] if packed else None
+        if (
+            last is not None
+            and piece.kind == last.kind == "paragraph"
+            and piece.path == last.path
+            and piece.first_block == last.last_block + 1
+            and piece.end - last.start <= max_chars
+        ):
+            last.last_block, last.end = piece.last_block, piece.end
+        else:
+            packed.append(piece)
+    return packed
+
+
+def split_policy_text(text: str, doc_id: str, title: str, max_chars: int = 300) -> list[Passage]:
+    """Cut cleaned text into passages along headings, items, paragraphs and sentence ends."""
+    passages = []
+    for order, piece in enumerate(pack_paragraphs(cut_pieces(text, title, max_chars), max_chars)):
+        body = text[piece.start : piece.end]
+        passages.append(
+            Passage(
+                passage_id=passage_id(doc_id, piece.start, body),
+                doc_id=doc_id,
+                title=title,
+                section_path=piece.path,
+                text=body,
+                start=piece.start,
+                end=piece.end,
+                kind=piece.kind,
+                order=order,
             )
+        )
     return passages

@@ -122,3 +122,28 @@ def test_unusable_files_get_a_clear_reason(tmp_path, name, content, reason):
     path.write_bytes(content)
     with pytest.raises(IngestError, match=reason):
         load_policy_file(path)
+
+
+def test_flattened_page_takes_its_headline_as_title_not_a_document_it_mentions():
+    text = (
+        "重庆市场监管九成事务通过网上办理 2月11日市市场监管局发布消息称，依据《重庆市市场主体登记管理办法》，"
+        "全市共通过“网上办”方式办理各类市场主体注册登记。"
+    )
+    document, _ = parse_policy_text(text, "flat.txt")
+    assert document.title == "重庆市场监管九成事务通过网上办理"
+
+
+def test_a_document_named_deep_inside_a_paragraph_is_not_taken_as_title():
+    text = "各地要认真做好复工复产工作。" * 20 + "依据《国务院关于做好复工复产工作的通知》执行。"
+    document, _ = parse_policy_text(text, "通知正文.txt")
+    assert document.title == "通知正文"
+
+
+def test_short_paragraphs_under_one_heading_are_packed_and_items_kept_apart():
+    text = "一、工作要求\n第一段。\n第二段。\n第三段。\n二、具体措施\n- 措施甲\n- 措施乙"
+    document, passages = parse_policy_text(text, "要求.txt", max_chars=300)
+    paragraphs = [p for p in passages if p.kind == "paragraph"]
+    assert len(paragraphs) == 1
+    assert paragraphs[0].text == "第一段。\n第二段。\n第三段。"
+    assert document.text[paragraphs[0].start : paragraphs[0].end] == paragraphs[0].text
+    assert [p.text for p in passages if p.kind == "item"] == ["措施甲", "措施乙"]

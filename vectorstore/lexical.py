@@ -8,6 +8,9 @@ import numpy as np
 
 from vectorstore.tokenize import WORD_PREFIX, index_tokens, query_tokens
 
+BM25_K1 = 1.5
+BM25_B = 0.75
+
 
 class LexicalIndex:
     """An in-memory BM25 index over passage ids, rebuilt from the store's passages."""
@@ -29,7 +32,7 @@ class LexicalIndex:
         if not ids:
             self._bm25, self._vocabulary = None, set()
             return
-        bm25 = bm25s.BM25()
+        bm25 = bm25s.BM25(k1=BM25_K1, b=BM25_B)
         bm25.index(tokenized, show_progress=False)
         self._bm25, self._vocabulary = bm25, set(bm25.vocab_dict)
 

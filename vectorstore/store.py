@@ -174,5 +174,5 @@ class PassageStore:
 
 
 def lexical_text(passage: StoredPassage) -> str:
-    """What the lexical index sees of a passage: its section path and its text."""
-    return f"{passage.section}\n{passage.text}"
+    """What the lexical index sees of a passage: its document title, section path and text."""
+    return f"{passage.title}\n{passage.section}\n{passage.text}"
