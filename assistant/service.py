@@ -10,7 +10,6 @@ from langchain_core.documents import Document
 from assistant.answer import Answer
 from assistant.extractive import compose_extractive_answer
 from ingest import IngestError, load_policy_file, parse_policy_text
-from ingest.loaders import TEXT_SUFFIXES
 from vectorstore.retriever import HybridRetriever
 from vectorstore.store import PassageStore
 
@@ -35,14 +34,14 @@ class IngestReport:
 
 
 def policy_files(paths: list[Path]) -> list[Path]:
-    """The files named, with folders expanded recursively to their text and Markdown files."""
+    """The files named, with folders expanded recursively (hidden files skipped; unsupported ones are reported later)."""
     found: list[Path] = []
     for path in paths:
         if path.is_dir():
             found.extend(
                 p
                 for p in sorted(path.rglob("*"))
-                if p.is_file() and p.suffix.lower() in TEXT_SUFFIXES and not p.name.startswith(".")
+                if p.is_file() and not any(part.startswith(".") for part in p.relative_to(path).parts)
             )
         else:
             found.append(path)

@@ -4,7 +4,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from ingest.loaders import TEXT_SUFFIXES, read_policy_text
+from ingest.loaders import DOCUMENT_SUFFIXES, read_policy_text
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,7 @@ def load_corpus(path: Path) -> list[dict]:
     """Documents to ingest: a corpus.jsonl, or a folder of policy files (doc_id = file name stem)."""
     path = Path(path)
     if path.is_dir():
-        files = sorted(p for p in path.rglob("*") if p.suffix.lower() in TEXT_SUFFIXES)
+        files = sorted(p for p in path.rglob("*") if p.suffix.lower() in DOCUMENT_SUFFIXES)
         return [{"doc_id": p.stem, "text": read_policy_text(p), "source": str(p)} for p in files]
     return [
         {"doc_id": row["doc_id"], "text": row["text"], "title": row.get("title"), "source": row["doc_id"]}

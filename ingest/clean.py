@@ -8,11 +8,17 @@ CONTINUATION_STARTS = "，,、。；;：:）)”’」』》】！？!?…"
 # Characters a heading does not end on: a line ending on one of them was broken mid-sentence.
 DANGLING_ENDS = "的是和与及或在对把被将从向于以并而且其让使由"
 HEADING_MAX_CHARS = 40
-ITEM_PATTERN = re.compile(r"^(?:[-•·*▪●]\s+)")
+# List markers, including the private-use bullets Word's Symbol font leaves in PDF text.
+ITEM_MARKERS = "-•·*▪●◆■□○➢\uf0b7\uf06c\uf0a7\uf0d8\uf076"
+ITEM_PATTERN = re.compile(rf"^[{re.escape(ITEM_MARKERS)}]\s*(?=\S)")
 NUMBERED_PATTERN = re.compile(
     r"^(?:第[一二三四五六七八九十百千零〇\d]+[编章节条]|[一二三四五六七八九十百]+、|[（(][一二三四五六七八九十百]+[）)]"
     r"|\d+[.、．]|[（(]\d+[）)]|#{1,6}\s)"
 )
+# An item marker left alone on its line when the page wrapped right after it.
+LONE_MARKERS = set(ITEM_MARKERS)
+# Narrower than this, short lines are headings and list entries rather than a page's wrapped text.
+MIN_WRAP_WIDTH = 20
 _SPACES = re.compile(r"[ \t\u00a0\u3000\u2002\u2003\u2009\u200b\ufeff]+")
 
 
@@ -32,9 +38,14 @@ def looks_like_heading(line: str) -> bool:
     return len(line) <= HEADING_MAX_CHARS and not ends_sentence(line) and line[-1] not in "，,、：:"
 
 
+def starts_item(line: str) -> bool:
+    """True for a list item's first line, or an item marker standing alone on its line."""
+    return bool(ITEM_PATTERN.match(line)) or line in LONE_MARKERS
+
+
 def continues_previous(previous: str, line: str) -> bool:
     """True when `line` is the rest of a sentence that a line break cut inside `previous`."""
-    if ITEM_PATTERN.match(line) or NUMBERED_PATTERN.match(line) or ends_sentence(previous):
+    if starts_item(line) or NUMBERED_PATTERN.match(line) or ends_sentence(previous):
         return False
     if line[0] in CONTINUATION_STARTS:
         return True
@@ -45,16 +56,39 @@ def continues_previous(previous: str, line: str) -> bool:
     return not looks_like_heading(previous) and previous[-1] not in CLOSING_MARKS
 
 
+def wrap_width(lines: list[str]) -> int | None:
+    """The width text was hard-wrapped at (PDF pages, fixed-width files), judged from lines that run on into the next."""
+    running_on = [len(a) for a, b in zip(lines, lines[1:]) if a and b and not ITEM_PATTERN.match(b)]
+    if len(running_on) < 5:
+        return None
+    running_on.sort()
+    width = running_on[int(len(running_on) * 0.9) - 1]
+    return width if width >= MIN_WRAP_WIDTH else None
+
+
+def wrapped(previous: str | None, line: str, width: int | None) -> bool:
+    """True when `previous` filled the wrap width without ending its sentence, so `line` carries it on."""
+    if previous is None or width is None or starts_item(line) or NUMBERED_PATTERN.match(line):
+        return False
+    return len(previous) >= 0.8 * width and not ends_sentence(previous)
+
+
 def clean_policy_text(raw: str) -> str:
     """Normalise line ends and spaces, rejoin lines broken mid-sentence, one block per line."""
     text = raw.replace("\r\n", "\n").replace("\r", "\n").replace("\u2028", "\n").replace("\u2029", "\n")
+    lines = [normalize_line(raw_line) for raw_line in text.split("\n")]
+    width = wrap_width(lines)
     blocks: list[str] = []
-    for raw_line in text.split("\n"):
-        line = normalize_line(raw_line)
+    previous: str | None = None
+    for line in lines:
         if not line:
+            previous = None
             continue
-        if blocks and continues_previous(blocks[-1], line):
+        if blocks and blocks[-1] in LONE_MARKERS:
+            blocks[-1] += " " + line
+        elif blocks and (continues_previous(blocks[-1], line) or wrapped(previous, line, width)):
             blocks[-1] += line
         else:
             blocks.append(line)
+        previous = line
     return "\n".join(blocks)

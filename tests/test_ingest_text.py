@@ -115,7 +115,13 @@ def test_gbk_text_is_detected_not_assumed(tmp_path):
 
 @pytest.mark.parametrize(
     ("name", "content", "reason"),
-    [("empty.txt", b"  \n", "为空"), ("binary.txt", b"\x00\x01\x02\xff" * 50, "二进制"), ("scan.pdf", b"%PDF", "暂不支持")],
+    [
+        ("empty.txt", b"  \n", "为空"),
+        ("binary.txt", b"\x00\x01\x02\xff" * 50, "二进制"),
+        ("broken.pdf", b"%PDF-1.7 truncated", "损坏"),
+        ("old.doc", b"\xd0\xcf\x11\xe0" * 10, "另存为 .docx"),
+        ("slides.key", b"PK\x03\x04", "不支持 .key"),
+    ],
 )
 def test_unusable_files_get_a_clear_reason(tmp_path, name, content, reason):
     path = tmp_path / name

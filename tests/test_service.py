@@ -126,10 +126,12 @@ def test_bad_files_are_reported_and_the_good_ones_and_earlier_ones_kept(fresh_se
     shutil.copy(HUBEI, folder / "hubei.txt")
     (folder / "empty.txt").write_text("", encoding="utf-8")
     (folder / "blob.txt").write_bytes(bytes(range(256)) * 20)
+    (folder / "corrupt.pdf").write_bytes(b"%PDF-1.7\n1 0 obj << /Type /Catalog >> garbage")
     report = fresh_service.ingest([folder, tmp_path / "missing.txt"])
-    assert len(report.errors) == 3
+    assert len(report.errors) == 4
     assert any("empty.txt" in e and "为空" in e for e in report.errors)
     assert any("blob.txt" in e and "二进制" in e for e in report.errors)
+    assert any("corrupt.pdf" in e and "PDF" in e for e in report.errors)
     assert any("missing.txt" in e and "不存在" in e for e in report.errors)
     assert report.documents_added == 1
     assert len(fresh_service.store) > before

@@ -1,0 +1,86 @@
+"""Real files in the formats organisations keep: Word, PDF, web pages, GBK and UTF-16 text."""
+
+import re
+from pathlib import Path
+
+import pytest
+
+from conftest import HUBEI
+from formats import sample_lines, write_docx, write_html
+from ingest import load_policy_file
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+EXEMPTION = "先行先试中出现的失误能否免责？"
+
+
+def squeeze(text: str) -> str:
+    return re.sub(r"\s+", "", text)
+
+
+def build(kind: str, folder: Path) -> Path:
+    """The Hubei sample as a file of the given kind."""
+    lines = sample_lines(HUBEI)
+    raw = HUBEI.read_text(encoding="utf-8")
+    if kind == "docx":
+        return write_docx(lines, folder / "hubei.docx")
+    if kind == "html":
+        return write_html(lines, "中共湖北省委关于进一步激励干部担当作为的意见", folder / "hubei.html")
+    if kind == "gbk":
+        path = folder / "hubei-gbk.txt"
+        path.write_bytes(raw.encode("gbk"))
+        return path
+    if kind == "utf16":
+        path = folder / "hubei-utf16.txt"
+        path.write_bytes(raw.encode("utf-16-le"))
+        return path
+    if kind == "pdf":
+        return FIXTURES / "hubei.pdf"
+    raise ValueError(kind)
+
+
+KINDS = ["docx", "html", "gbk", "utf16", "pdf"]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_each_format_gives_the_passages_and_section_paths_of_the_utf8_original(kind, tmp_path):
+    original, expected = load_policy_file(HUBEI)
+    document, passages = load_policy_file(build(kind, tmp_path))
+    assert document.title == original.title
+    def shape(items):
+        return [(tuple(squeeze(h) for h in p.section_path), squeeze(p.text)) for p in items]
+
+    assert shape(passages) == shape(expected)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_the_exemption_question_is_answered_from_each_format_citing_that_file(kind, tmp_path, fresh_service):
+    path = build(kind, tmp_path)
+    report = fresh_service.ingest([path])
+    assert report.errors == []
+    answer = fresh_service.ask(EXEMPTION)
+    assert not answer.refused
+    assert "因缺乏经验、先行先试出现的失误" in answer.text
+    assert answer.citations[0].source == str(path)
+    assert "健全完善容错免责机制" in answer.citations[0].section
+
+
+def test_site_navigation_and_footer_are_left_out_of_a_web_page(tmp_path):
+    document, passages = load_policy_file(build("html", tmp_path))
+    text = document.text
+    assert "首页" not in text and "备案号" not in text and "统计代码" not in text and "当前位置" not in text
+    assert any("先行先试出现的失误" in p.text for p in passages)
+
+
+BLANK_PAGE_PDF = (
+    b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
+    b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
+)
+
+
+def test_a_pdf_without_a_text_layer_is_sent_to_ocr_first(tmp_path):
+    from ingest import IngestError
+
+    scan = tmp_path / "scan.pdf"
+    scan.write_bytes(BLANK_PAGE_PDF)
+    with pytest.raises(IngestError, match="OCR"):
+        load_policy_file(scan)
