@@ -75,7 +75,7 @@ class AssistantService:
             try:
                 if not path.exists():
                     raise IngestError(f"{path}: 文件不存在，请检查路径")
-                parsed.append(load_policy_file(path, self.settings.passage_max_chars))
+                parsed.extend(load_policy_file(path, self.settings.passage_max_chars))
             except (IngestError, OSError) as error:
                 report.errors.append(str(error))
         self._store_parsed(parsed, report)

@@ -4,6 +4,7 @@ import hashlib
 import re
 from pathlib import Path
 
+from ingest.articles import article_spans, article_titles
 from ingest.clean import clean_policy_text
 from ingest.loaders import IngestError, read_policy_text
 from ingest.metadata import extract_title
@@ -18,6 +19,7 @@ __all__ = [
     "clean_policy_text",
     "document_id",
     "load_policy_file",
+    "parse_policy_articles",
     "parse_policy_text",
     "split_policy_text",
 ]
@@ -35,12 +37,32 @@ def parse_policy_text(
     cleaned = clean_policy_text(raw)
     if not cleaned:
         raise IngestError(f"{source}: 没有可导入的文字内容")
+    return build_document(cleaned, source, max_chars, doc_id, title)
+
+
+def build_document(
+    cleaned: str, source: str, max_chars: int, doc_id: str | None = None, title: str | None = None
+) -> tuple[PolicyDocument, list[Passage]]:
+    """Name already cleaned text (unless id and title are given) and cut it into passages."""
     doc_id = doc_id or document_id(cleaned)
     title = title or extract_title(blocks_of(cleaned), fallback=Path(source).stem)
     document = PolicyDocument(doc_id=doc_id, title=title, source=source, text=cleaned)
     return document, split_policy_text(cleaned, doc_id, title, max_chars)
 
 
-def load_policy_file(path: Path, max_chars: int = 300) -> tuple[PolicyDocument, list[Passage]]:
-    """Read one policy file and return its document and passages."""
-    return parse_policy_text(read_policy_text(path), str(path), max_chars)
+def parse_policy_articles(raw: str, source: str, max_chars: int = 300) -> list[tuple[PolicyDocument, list[Passage]]]:
+    """Clean raw text and cut it into articles, each a document of its own with its own title and passages."""
+    cleaned = clean_policy_text(raw)
+    if not cleaned:
+        raise IngestError(f"{source}: 没有可导入的文字内容")
+    spans = article_spans(cleaned)
+    titles = article_titles(cleaned, spans, fallback=Path(source).stem)
+    return [
+        build_document(cleaned[start:end].strip("\n"), source, max_chars, title=title)
+        for (start, end), title in zip(spans, titles)
+    ]
+
+
+def load_policy_file(path: Path, max_chars: int = 300) -> list[tuple[PolicyDocument, list[Passage]]]:
+    """Read one policy file and return each article in it as a document with its passages."""
+    return parse_policy_articles(read_policy_text(path), str(path), max_chars)

@@ -32,16 +32,31 @@ def test_lines_broken_mid_sentence_are_joined_and_headings_kept_apart():
 
 @pytest.mark.parametrize("path", [HUBEI, XINHUA])
 def test_passage_offsets_point_at_their_text_in_the_cleaned_document(path):
-    document, passages = load_policy_file(path)
-    assert passages
-    for passage in passages:
-        assert document.text[passage.start : passage.end] == passage.text
-    starts = [p.start for p in passages]
-    assert starts == sorted(starts)
+    for document, passages in load_policy_file(path):
+        assert passages
+        for passage in passages:
+            assert document.text[passage.start : passage.end] == passage.text
+        starts = [p.start for p in passages]
+        assert starts == sorted(starts)
+
+
+def all_passages(path):
+    return [p for _, passages in load_policy_file(path) for p in passages]
+
+
+def test_two_articles_in_one_file_are_two_documents_each_under_its_own_title():
+    (opinion, chart), (report, reactions) = load_policy_file(HUBEI)
+    assert opinion.title == "中共湖北省委关于进一步激励干部在加快建成中部地区崛起重要战略支点中担当作为的意见"
+    assert report.title.startswith("提能善为担当作为,在支点建设中建功立业")
+    assert opinion.doc_id != report.doc_id
+    assert any("先行先试出现的失误" in p.text for p in chart)
+    assert all("先行先试出现的失误" not in p.text for p in reactions)
+    assert any(p.text.startswith("支点建设需要实干家") for p in reactions)
+    assert all(p.title == report.title for p in reactions)
 
 
 def test_bullet_items_carry_their_visible_heading_path():
-    _, passages = load_policy_file(HUBEI)
+    passages = all_passages(HUBEI)
     exemption = next(p for p in passages if "先行先试出现的失误" in p.text)
     assert exemption.kind == "item"
     assert exemption.section_path[-2:] == EXEMPTION_PATH_TAIL
@@ -51,14 +66,14 @@ def test_bullet_items_carry_their_visible_heading_path():
 
 
 def test_titles_come_from_the_text():
-    hubei, _ = load_policy_file(HUBEI)
-    xinhua, _ = load_policy_file(XINHUA)
+    hubei, _ = load_policy_file(HUBEI)[0]
+    xinhua, _ = load_policy_file(XINHUA)[0]
     assert hubei.title == "中共湖北省委关于进一步激励干部在加快建成中部地区崛起重要战略支点中担当作为的意见"
     assert xinhua.title == "广大干部新征程上奋力担当作为——各地激励干部担当作为工作综述"
 
 
 def test_bylines_and_captions_are_not_headings_and_close_the_outline():
-    _, passages = load_policy_file(HUBEI)
+    passages = all_passages(HUBEI)
     sections = {p.section for p in passages}
     assert not any("记者" in s or "制图" in s for s in sections)
     report = next(p for p in passages if p.text.startswith("支点建设需要实干家"))

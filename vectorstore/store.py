@@ -112,13 +112,17 @@ class PassageStore:
     def add_documents(self, items: list[tuple[PolicyDocument, list[Passage]]]) -> list[int]:
         """Store several documents, replacing earlier versions from the same source; new passages per document."""
         added, pending, obsolete, stale, queued = [], [], set(), set(), set()
+        incoming: dict[str, set[str]] = {}
+        for document, _ in items:
+            incoming.setdefault(document.source, set()).add(document.doc_id)
+        for source, doc_ids in incoming.items():
+            stale |= self._by_source.get(source, set()) - doc_ids
         for document, passages in items:
             known = {p.passage_id for p in self.passages_of(document.doc_id)}
             new = [(p, document.source) for p in passages if p.passage_id not in known | queued]
             queued |= {p.passage_id for p, _ in new}
             pending.extend(new)
             obsolete |= known - {p.passage_id for p in passages}
-            stale |= self._by_source.get(document.source, set()) - {document.doc_id}
             (self.documents_dir / f"{document.doc_id}.txt").write_text(document.text, encoding="utf-8")
             added.append(len(new))
         for start in range(0, len(pending), ADD_BATCH):
@@ -130,7 +134,7 @@ class PassageStore:
             )
         if obsolete:
             self.vectors.delete(ids=sorted(obsolete))
-        for doc_id in stale - {document.doc_id for document, _ in items}:
+        for doc_id in stale:
             self._delete_document(doc_id)
         if pending or obsolete or stale:
             self.reload()
