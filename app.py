@@ -87,8 +87,13 @@ def command_ask(settings: Settings, args) -> int:
     from assistant import QuestionError
 
     service = create_service(settings)
+    malformed = [item for item in args.filter or [] if "=" not in item]
+    if malformed:
+        print(f"错误：--filter 应写成 字段=值，如 issuer=财政部（收到：{'，'.join(malformed)}）", file=sys.stderr)
+        return 2
+    filters = dict(item.split("=", 1) for item in args.filter or [])
     try:
-        answer = service.ask(args.question)
+        answer = service.ask(args.question, doc_ids=args.doc or None, filters=filters or None)
     except QuestionError as error:
         print(f"错误：{error}", file=sys.stderr)
         return 2
@@ -97,7 +102,8 @@ def command_ask(settings: Settings, args) -> int:
         return 0
     print(answer.text)
     for c in answer.citations:
-        print(f"\n[{c.n}] 《{c.title}》 {c.section}\n    {c.text}")
+        facts = " ".join(v for v in (c.issuer, c.doc_number, c.date) if v)
+        print(f"\n[{c.n}] 《{c.title}》 {c.section} {facts}\n    {c.text}")
     return 0
 
 
@@ -138,6 +144,8 @@ def build_parser() -> argparse.ArgumentParser:
     ask = commands.add_parser("ask", help="提问")
     ask.add_argument("question")
     ask.add_argument("--json", action="store_true", help="以 JSON 输出答案与引用")
+    ask.add_argument("--doc", action="append", help="只在这篇文档中查找（可重复）")
+    ask.add_argument("--filter", action="append", metavar="KEY=VALUE", help="按元数据过滤，如 issuer=财政部、date=2020-02-06（可重复）")
     ask.set_defaults(run=command_ask)
     evaluate = commands.add_parser("eval", help="在评测集上评估检索与回答")
     evaluate.add_argument("--corpus", required=True, help="corpus.jsonl，或政策文件所在文件夹")

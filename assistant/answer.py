@@ -18,6 +18,9 @@ class Citation:
     start: int
     end: int
     source: str
+    issuer: str = ""
+    date: str = ""
+    doc_number: str = ""
     quotes: tuple[str, ...] = ()
     score: float = 0.0
 

@@ -116,6 +116,9 @@ def make_citation(n: int, document: Document, quotes: tuple[str, ...]) -> Citati
         start=m["start"],
         end=m["end"],
         source=m["source"],
+        issuer=m.get("issuer", ""),
+        date=m.get("date", ""),
+        doc_number=m.get("doc_number", ""),
         quotes=quotes,
         score=m.get("score", 0.0),
     )

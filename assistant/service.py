@@ -1,8 +1,9 @@
 """The assistant service: the one object the CLI, the web chat and the API all call."""
 
+import json
 import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from langchain_core.documents import Document
@@ -14,6 +15,9 @@ from vectorstore.retriever import HybridRetriever
 from vectorstore.store import PassageStore
 
 MAX_QUESTION_CHARS = 2000
+FILTER_FIELDS = ("doc_id", "title", "issuer", "date", "doc_number", "source", "kind")
+SIDECAR_SUFFIX = ".meta.json"
+SIDECAR_FIELDS = ("title", "issuer", "date", "doc_number")
 CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 
@@ -41,11 +45,48 @@ def policy_files(paths: list[Path]) -> list[Path]:
             found.extend(
                 p
                 for p in sorted(path.rglob("*"))
-                if p.is_file() and not any(part.startswith(".") for part in p.relative_to(path).parts)
+                if p.is_file()
+                and not p.name.endswith(SIDECAR_SUFFIX)
+                and not any(part.startswith(".") for part in p.relative_to(path).parts)
             )
         else:
             found.append(path)
     return found
+
+
+def check_filters(filters: dict | None) -> dict | None:
+    """Metadata filters, refused with a clear message when they name a field passages do not carry."""
+    unknown = sorted(set(filters or {}) - set(FILTER_FIELDS))
+    if unknown:
+        raise QuestionError(f"不能按 {'、'.join(unknown)} 过滤；可用的字段：{'、'.join(FILTER_FIELDS)}")
+    return filters or None
+
+
+def sidecar_metadata(path: Path) -> dict:
+    """Metadata a user gave for a file in `<file>.meta.json` beside it (title, issuer, date, doc_number)."""
+    sidecar = path.with_name(path.name + SIDECAR_SUFFIX)
+    if not sidecar.is_file():
+        return {}
+    try:
+        data = json.loads(sidecar.read_text(encoding="utf-8"))
+    except (ValueError, OSError) as error:
+        raise IngestError(f"{sidecar}: 元数据文件不是合法的 JSON（{error}），请修正后再导入") from error
+    if not isinstance(data, dict):
+        raise IngestError(f"{sidecar}: 元数据文件应是一个 JSON 对象，如 {{\"issuer\": \"某某厅\"}}")
+    return {k: str(v) for k, v in data.items() if k in SIDECAR_FIELDS and v}
+
+
+def with_metadata(articles: list, given: dict) -> list:
+    """Articles with the user's metadata laid over what their text says (a given title only for a single article)."""
+    if not given:
+        return articles
+    fields = {k: v for k, v in given.items() if k != "title" or len(articles) == 1}
+    result = []
+    for document, passages in articles:
+        title = fields.get("title", document.title)
+        meta = {**document.metadata, **{k: v for k, v in fields.items() if k != "title"}}
+        result.append((replace(document, title=title, metadata=meta), [replace(p, title=title) for p in passages]))
+    return result
 
 
 def clean_question(question: str) -> str:
@@ -70,12 +111,15 @@ class AssistantService:
         """Ingest files and folders; a failing file is reported and skipped, the others go in."""
         report, began = IngestReport(), time.perf_counter()
         parsed = []
+        store_dir = Path(self.settings.data_dir).resolve()
         for path in policy_files([Path(p) for p in paths]):
+            if store_dir in path.resolve().parents:
+                continue  # the store's own files, when a folder holding the data directory is ingested
             report.files += 1
             try:
                 if not path.exists():
                     raise IngestError(f"{path}: 文件不存在，请检查路径")
-                parsed.extend(load_policy_file(path, self.settings.passage_max_chars))
+                parsed.extend(with_metadata(load_policy_file(path, self.settings.passage_max_chars), sidecar_metadata(path)))
             except (IngestError, OSError) as error:
                 report.errors.append(str(error))
         self._store_parsed(parsed, report)
@@ -116,18 +160,20 @@ class AssistantService:
             return None
         return self.ingest([Path(self.settings.sample_dir)])
 
-    def retrieve(self, question: str) -> list[Document]:
-        """The passages the hybrid retriever finds for a question."""
-        return self.retriever.invoke(clean_question(question))
+    def retrieve(self, question: str, doc_ids: list[str] | None = None, filters: dict | None = None) -> list[Document]:
+        """The passages the hybrid retriever finds for a question, within the documents and metadata given."""
+        return self.retriever.invoke(clean_question(question), doc_ids=doc_ids, filters=filters)
 
-    def ask(self, question: str) -> Answer:
-        """Answer a question from the stored documents, quoting and citing them, or decline."""
-        return self.ask_with_evidence(question)[0]
+    def ask(self, question: str, doc_ids: list[str] | None = None, filters: dict | None = None) -> Answer:
+        """Answer a question from the stored documents (or those chosen), quoting and citing them, or decline."""
+        return self.ask_with_evidence(question, doc_ids, filters)[0]
 
-    def ask_with_evidence(self, question: str) -> tuple[Answer, list[Document]]:
+    def ask_with_evidence(
+        self, question: str, doc_ids: list[str] | None = None, filters: dict | None = None
+    ) -> tuple[Answer, list[Document]]:
         """The answer and the retrieved passages it was composed from."""
         question = clean_question(question)
-        documents = self.retriever.invoke(question)
+        documents = self.retriever.invoke(question, doc_ids=doc_ids, filters=check_filters(filters))
         answer = compose_extractive_answer(
             question,
             documents,

@@ -7,7 +7,7 @@ from pathlib import Path
 from ingest.articles import article_spans, article_titles
 from ingest.clean import clean_policy_text
 from ingest.loaders import IngestError, read_policy_text
-from ingest.metadata import extract_title
+from ingest.metadata import extract_metadata, extract_title
 from ingest.model import SECTION_SEPARATOR, Passage, PolicyDocument
 from ingest.structure import blocks_of, split_policy_text
 
@@ -41,12 +41,14 @@ def parse_policy_text(
 
 
 def build_document(
-    cleaned: str, source: str, max_chars: int, doc_id: str | None = None, title: str | None = None
+    cleaned: str, source: str, max_chars: int, doc_id: str | None = None, title: str | None = None, metadata: dict | None = None
 ) -> tuple[PolicyDocument, list[Passage]]:
-    """Name already cleaned text (unless id and title are given) and cut it into passages."""
+    """Name already cleaned text (id, title and metadata given win over what the text says) and cut it into passages."""
     doc_id = doc_id or document_id(cleaned)
-    title = title or extract_title(blocks_of(cleaned), fallback=Path(source).stem)
-    document = PolicyDocument(doc_id=doc_id, title=title, source=source, text=cleaned)
+    blocks = blocks_of(cleaned)
+    title = title or extract_title(blocks, fallback=Path(source).stem)
+    metadata = {**extract_metadata(blocks, title), **{k: v for k, v in (metadata or {}).items() if v}}
+    document = PolicyDocument(doc_id=doc_id, title=title, source=source, text=cleaned, metadata=metadata)
     return document, split_policy_text(cleaned, doc_id, title, max_chars)
 
 

@@ -19,6 +19,7 @@ NUMBERED_PATTERN = re.compile(
 LONE_MARKERS = set(ITEM_MARKERS)
 # Narrower than this, short lines are headings and list entries rather than a page's wrapped text.
 MIN_WRAP_WIDTH = 20
+MIN_WRAPPED_LINES = 10
 _SPACES = re.compile(r"[ \t\u00a0\u3000\u2002\u2003\u2009\u200b\ufeff]+")
 
 
@@ -59,11 +60,13 @@ def continues_previous(previous: str, line: str) -> bool:
 def wrap_width(lines: list[str]) -> int | None:
     """The width text was hard-wrapped at (PDF pages, fixed-width files), judged from lines that run on into the next."""
     running_on = [len(a) for a, b in zip(lines, lines[1:]) if a and b and not ITEM_PATTERN.match(b)]
-    if len(running_on) < 5:
+    if len(running_on) < MIN_WRAPPED_LINES:
         return None
     running_on.sort()
     width = running_on[int(len(running_on) * 0.9) - 1]
-    return width if width >= MIN_WRAP_WIDTH else None
+    # Wrapped text has many lines of nearly the page's width; one paragraph per line has no such cluster.
+    at_width = sum(abs(length - width) <= 3 for length in running_on)
+    return width if width >= MIN_WRAP_WIDTH and at_width >= 0.3 * len(running_on) else None
 
 
 def wrapped(previous: str | None, line: str, width: int | None) -> bool:

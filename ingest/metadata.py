@@ -1,8 +1,8 @@
-"""Document metadata read from the text itself: the title for now."""
+"""Document metadata read from the text itself: title, issuing body, date and document number."""
 
 import re
 
-from ingest.structure import Block
+from ingest.structure import DOC_NUMBER, FULL_DATE, Block
 
 DOCUMENT_TYPES = (
     "意见|通知|办法|规定|条例|决定|方案|规划|细则|纲要|指引|指南|法|公告|通告|批复|措施|规则|制度|准则|要点|报告"
@@ -32,3 +32,45 @@ def extract_title(blocks: list[Block], fallback: str) -> str:
                 title += following.text
             return title
     return fallback
+
+
+ISSUER_IN_TITLE = re.compile(
+    r"^((?:[\u4e00-\u9fa5]{2,20}?(?:委员会|人民政府|办公厅|办公室|委|厅|局|部|院|署|政府|中心|总局|协会)[、\s]*)+)关于"
+)
+SIGNATURE_LINE = re.compile(r"^(?:[\u4e00-\u9fa5]{2,20}(?:委员会|人民政府|办公厅|办公室|委|厅|局|部|院|署|政府|中心|总局)[\s\u3000]*)+$")
+SIGNATURE_BLOCKS = 6
+FIELDS = ("issuer", "date", "doc_number")
+
+
+def extract_metadata(blocks: list[Block], title: str) -> dict:
+    """What the text says of itself: issuing body, date and document number (文号), each '' when not stated."""
+    head, tail = blocks[:8], blocks[-SIGNATURE_BLOCKS:]
+    number = next((m.group(0) for b in head + tail for m in [DOC_NUMBER.search(b.text)] if m), "")
+    return {"issuer": issuer_of(title, tail), "date": issue_date(head, tail), "doc_number": re.sub(r"\s+", "", number)}
+
+
+def issuer_of(title: str, tail: list[Block]) -> str:
+    """The issuing body: the signature line above the closing date, else the organ the title names before 关于."""
+    for index, block in enumerate(tail):
+        if SIGNATURE_LINE.match(block.text) and index + 1 < len(tail) and FULL_DATE.fullmatch(tail[index + 1].text.strip()):
+            return re.sub(r"\s+", " ", block.text).strip()
+    named = ISSUER_IN_TITLE.match(title)
+    return named.group(1).strip("、 ") if named else ""
+
+
+def issue_date(head: list[Block], tail: list[Block]) -> str:
+    """The date the document was issued (ISO): a date line at its end, else a full date near its start."""
+    for block in reversed(tail):
+        match = FULL_DATE.fullmatch(block.text.strip())
+        if match:
+            return iso_date(match)
+    for block in head:
+        match = FULL_DATE.search(block.text)
+        if match:
+            return iso_date(match)
+    return ""
+
+
+def iso_date(match: re.Match) -> str:
+    year, month, day = (int(g) for g in match.groups())
+    return f"{year:04d}-{month:02d}-{day:02d}"

@@ -17,6 +17,11 @@ NUMBERED_STYLES = (
     ("arabic", re.compile(r"^\d+[.、．](?!\d)")),
     ("arabic_paren", re.compile(r"^[（(]\d+[）)]")),
 )
+DOC_NUMBER = re.compile(
+    r"[\u4e00-\u9fa5]{1,12}\s*[〔［\[（(]\s*\d{4}\s*[〕］\])）]\s*\d{1,4}\s*号"
+    r"|^[\u4e00-\u9fa5][\u4e00-\u9fa5 ]{1,30}公告\s*\d{4}\s*年\s*第\s*\d{1,4}\s*号"
+)
+FULL_DATE = re.compile(r"((?:19|20)\d{2})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日")
 CLAUSE_PATTERN = re.compile(r"^第[一二三四五六七八九十百千零〇\d]+条")
 MARKDOWN_HEADING = re.compile(r"^(#{1,6})\s+(.*)$")
 META_WORDS = re.compile(r"记者|通讯员|摄影|整理|制图|责任编辑|来源[:：]|编辑[:：]")
@@ -57,7 +62,7 @@ def classify_line(line: str) -> tuple[str, str]:
         return "heading", f"md{len(markdown.group(1))}"
     if CLAUSE_PATTERN.match(line):
         return "clause", ""
-    if is_meta_line(line):
+    if is_meta_line(line) or DOC_NUMBER.fullmatch(line) or FULL_DATE.fullmatch(line):
         return "meta", ""
     for style, pattern in NUMBERED_STYLES:
         if pattern.match(line):

@@ -17,6 +17,7 @@ class LexicalIndex:
 
     def __init__(self) -> None:
         self.ids: list[str] = []
+        self._position: dict[str, int] = {}
         self.document_frequency: Counter[str] = Counter()
         self._bm25: bm25s.BM25 | None = None
         self._vocabulary: set[str] = set()
@@ -29,6 +30,7 @@ class LexicalIndex:
         tokenized = [index_tokens(text) for text in texts]
         self.document_frequency = Counter(token for tokens in tokenized for token in set(tokens))
         self.ids = list(ids)
+        self._position = {passage_id: index for index, passage_id in enumerate(self.ids)}
         if not ids:
             self._bm25, self._vocabulary = None, set()
             return
@@ -36,12 +38,16 @@ class LexicalIndex:
         bm25.index(tokenized, show_progress=False)
         self._bm25, self._vocabulary = bm25, set(bm25.vocab_dict)
 
-    def search(self, question: str, k: int) -> list[tuple[str, float]]:
-        """The k best passage ids for a question, with their BM25 scores (positive only)."""
+    def search(self, question: str, k: int, allowed: set[str] | None = None) -> list[tuple[str, float]]:
+        """The k best passage ids for a question, with their BM25 scores (positive only; only `allowed` ids when given)."""
         tokens = [t for t in query_tokens(question) if t in self._vocabulary]
         if self._bm25 is None or not tokens:
             return []
         scores = self._bm25.get_scores(tokens)
+        if allowed is not None:
+            mask = np.zeros(len(self.ids), dtype=bool)
+            mask[[self._position[i] for i in allowed if i in self._position]] = True
+            scores = np.where(mask, scores, 0.0)
         k = min(k, len(self.ids))
         top = np.argpartition(-scores, k - 1)[:k]
         ranked = sorted(top, key=lambda i: -scores[i])

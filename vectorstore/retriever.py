@@ -64,11 +64,17 @@ class HybridRetriever(BaseRetriever):
         return calibration.dense_weight if calibration else 0.0
 
     def _get_relevant_documents(
-        self, query: str, *, run_manager: CallbackManagerForRetrieverRun
+        self,
+        query: str,
+        *,
+        run_manager: CallbackManagerForRetrieverRun,
+        doc_ids: list[str] | None = None,
+        filters: dict | None = None,
     ) -> list[Document]:
         weight = self.effective_dense_weight()
-        lexical = self.store.lexical.search(query, self.candidates)
-        dense = self.store.dense_search(query, self.candidates) if weight > 0 else []
+        allowed = self.store.matching(doc_ids, filters)
+        lexical = self.store.lexical.search(query, self.candidates, allowed)
+        dense = self.store.dense_search(query, self.candidates, allowed) if weight > 0 else []
         lexical_rank = {pid: rank for rank, (pid, _) in enumerate(lexical)}
         dense_rank = {pid: rank for rank, (pid, _) in enumerate(dense)}
         fused = fuse_rankings([([pid for pid, _ in lexical], 1.0), ([pid for pid, _ in dense], weight)], self.candidates)
@@ -86,6 +92,9 @@ class HybridRetriever(BaseRetriever):
             "end": passage.end,
             "kind": passage.kind,
             "source": passage.source,
+            "issuer": passage.issuer,
+            "date": passage.date,
+            "doc_number": passage.doc_number,
             "score": score,
             "lexical_rank": lexical_rank,
             "dense_rank": dense_rank,

@@ -12,6 +12,8 @@ from vectorstore.lexical import LexicalIndex
 
 ADD_BATCH = 512
 PASSAGE_FIELDS = ("doc_id", "title", "section", "start", "end", "kind", "order", "source")
+# Document metadata copied onto each passage, for citations and filters ('' when the text does not say).
+DOCUMENT_FIELDS = ("issuer", "date", "doc_number")
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,9 @@ class StoredPassage:
     kind: str
     order: int
     source: str
+    issuer: str = ""
+    date: str = ""
+    doc_number: str = ""
 
 
 def collection_name(base: str, model_label: str) -> str:
@@ -51,9 +56,10 @@ def make_store(settings, embeddings: Embeddings, model_label: str) -> Chroma:
     )
 
 
-def passage_metadata(passage: Passage, source: str) -> dict:
-    """The Chroma metadata of one passage (scalars only)."""
+def passage_metadata(passage: Passage, document: PolicyDocument) -> dict:
+    """The Chroma metadata of one passage (scalars only), its document's metadata included."""
     return {
+        **{k: str(document.metadata.get(k, "")) for k in DOCUMENT_FIELDS},
         "doc_id": passage.doc_id,
         "title": passage.title,
         "section": passage.section,
@@ -61,7 +67,7 @@ def passage_metadata(passage: Passage, source: str) -> dict:
         "end": passage.end,
         "kind": passage.kind,
         "order": passage.order,
-        "source": source,
+        "source": document.source,
     }
 
 
@@ -81,7 +87,12 @@ class PassageStore:
         """Read all passages back from Chroma and rebuild the lexical index from them."""
         data = self.vectors.get(include=["documents", "metadatas"])
         passages = [
-            StoredPassage(passage_id=pid, text=text, **{k: meta[k] for k in PASSAGE_FIELDS})
+            StoredPassage(
+                passage_id=pid,
+                text=text,
+                **{k: meta[k] for k in PASSAGE_FIELDS},
+                **{k: meta.get(k, "") for k in DOCUMENT_FIELDS},
+            )
             for pid, text, meta in zip(data["ids"], data["documents"], data["metadatas"])
         ]
         passages.sort(key=lambda p: (p.doc_id, p.order))
@@ -119,7 +130,7 @@ class PassageStore:
             stale |= self._by_source.get(source, set()) - doc_ids
         for document, passages in items:
             known = {p.passage_id for p in self.passages_of(document.doc_id)}
-            new = [(p, document.source) for p in passages if p.passage_id not in known | queued]
+            new = [(p, document) for p in passages if p.passage_id not in known | queued]
             queued |= {p.passage_id for p, _ in new}
             pending.extend(new)
             obsolete |= known - {p.passage_id for p in passages}
@@ -129,7 +140,7 @@ class PassageStore:
             batch = pending[start : start + ADD_BATCH]
             self.vectors.add_texts(
                 texts=[p.text for p, _ in batch],
-                metadatas=[passage_metadata(p, source) for p, source in batch],
+                metadatas=[passage_metadata(p, document) for p, document in batch],
                 ids=[p.passage_id for p, _ in batch],
             )
         if obsolete:
@@ -157,7 +168,11 @@ class PassageStore:
         """One summary per stored document: id, title, source, passage count."""
         summary: dict[str, dict] = {}
         for p in self._passages.values():
-            entry = summary.setdefault(p.doc_id, {"doc_id": p.doc_id, "title": p.title, "source": p.source, "passages": 0})
+            entry = summary.setdefault(
+                p.doc_id,
+                {"doc_id": p.doc_id, "title": p.title, "source": p.source, "passages": 0}
+                | {k: getattr(p, k) for k in DOCUMENT_FIELDS},
+            )
             entry["passages"] += 1
         return sorted(summary.values(), key=lambda d: d["title"])
 
@@ -165,12 +180,24 @@ class PassageStore:
         """The cleaned text of a stored document, which passage offsets point into."""
         return (self.documents_dir / f"{doc_id}.txt").read_text(encoding="utf-8")
 
-    def dense_search(self, question: str, k: int) -> list[tuple[str, float]]:
-        """The k nearest passages by embedding, with cosine similarity."""
-        if not self._passages:
+    def dense_search(self, question: str, k: int, allowed: set[str] | None = None) -> list[tuple[str, float]]:
+        """The k nearest passages by embedding, with cosine similarity (only `allowed` ids when given)."""
+        if not self._passages or allowed == set():
             return []
-        hits = self.vectors.similarity_search_with_score(question, k=min(k, len(self._passages)))
-        return [(doc.id, 1.0 - float(distance)) for doc, distance in hits if doc.id in self._passages]
+        where = {"doc_id": {"$in": sorted({self._passages[i].doc_id for i in allowed})}} if allowed else None
+        hits = self.vectors.similarity_search_with_score(question, k=min(k, len(self._passages)), filter=where)
+        return [(doc.id, 1.0 - float(distance)) for doc, distance in hits if allowed is None or doc.id in allowed]
+
+    def matching(self, doc_ids: list[str] | None = None, filters: dict | None = None) -> set[str] | None:
+        """Ids of the passages in these documents and with these metadata values; None when nothing is filtered."""
+        if not doc_ids and not filters:
+            return None
+        wanted = set(doc_ids or [])
+        return {
+            pid
+            for pid, p in self._passages.items()
+            if (not wanted or p.doc_id in wanted) and all(str(getattr(p, k, "")) == str(v) for k, v in (filters or {}).items())
+        }
 
     def state_path(self, name: str) -> Path:
         """A file beside the stored documents for derived state (calibrations)."""

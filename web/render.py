@@ -15,6 +15,16 @@ def highlight_quotes(citation: Citation) -> str:
     return text
 
 
+def document_facts(citation: Citation) -> str:
+    """The issuing body, date and document number of the cited document, where known."""
+    facts = [
+        f"{label}：{html.escape(value)}"
+        for label, value in (("发文机关", citation.issuer), ("日期", citation.date), ("文号", citation.doc_number))
+        if value
+    ]
+    return f"<p><small>{' · '.join(facts)}</small></p>" if facts else ""
+
+
 def render_citation(citation: Citation, open_: bool = False) -> str:
     """One citation as an expandable block: document, section, the passage with its quote marked."""
     heading = f"[{citation.n}] 《{html.escape(citation.title)}》"
@@ -22,6 +32,7 @@ def render_citation(citation: Citation, open_: bool = False) -> str:
     return (
         f"<details{' open' if open_ else ''}><summary>{heading}</summary>"
         f"<p><b>章节：</b>{section}</p>"
+        f"{document_facts(citation)}"
         f"<blockquote>{highlight_quotes(citation)}</blockquote>"
         f"<p><small>位置：第 {citation.start}–{citation.end} 字 · 来源文件：{html.escape(Path(citation.source).name)}</small></p>"
         "</details>"

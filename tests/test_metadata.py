@@ -1,0 +1,88 @@
+"""Document metadata: read from the text, given beside the file, shown in citations and usable as filters."""
+
+import json
+import shutil
+
+import pytest
+
+from assistant import QuestionError
+from conftest import HUBEI, XINHUA
+from ingest import parse_policy_text
+
+NOTICE = """湖北省人民政府办公厅关于进一步做好稳就业工作的通知
+鄂政办发〔2025〕12号
+各市、州、县人民政府，省政府各部门：
+现就进一步做好稳就业工作有关事项通知如下。
+一、对吸纳高校毕业生就业的小微企业，按规定给予一次性吸纳就业补贴。
+湖北省人民政府办公厅
+2025年3月1日"""
+
+ANNOUNCEMENT = """财政部 税务总局关于支持疫情防控有关个人所得税政策的公告
+财政部 税务总局公告2020年第10号
+为支持新型冠状病毒感染的肺炎疫情防控工作，现就有关个人所得税政策公告如下：
+一、对参加疫情防治工作的医务人员按照政府规定标准取得的临时性工作补助和奖金，免征个人所得税。
+财政部 税务总局
+2020年2月6日"""
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (NOTICE, {"issuer": "湖北省人民政府办公厅", "date": "2025-03-01", "doc_number": "鄂政办发〔2025〕12号"}),
+        (ANNOUNCEMENT, {"issuer": "财政部 税务总局", "date": "2020-02-06", "doc_number": "财政部税务总局公告2020年第10号"}),
+    ],
+)
+def test_issuer_date_and_document_number_are_read_from_the_text(text, expected):
+    document, passages = parse_policy_text(text, "notice.txt")
+    assert document.metadata == expected
+    assert all("号" not in p.section and "年" not in p.section for p in passages), "number and date lines are no headings"
+
+
+def test_a_title_names_its_issuer_when_no_signature_does():
+    document, _ = parse_policy_text("中共湖北省委关于进一步激励干部担当作为的意见\n各级党组织要抓好落实。", "x.txt")
+    assert document.metadata["issuer"] == "中共湖北省委"
+    assert document.metadata["date"] == "" and document.metadata["doc_number"] == ""
+
+
+def test_sidecar_metadata_is_shown_in_citations_and_filters_the_search(fresh_service, tmp_path):
+    tmp_path = tmp_path / "inbox"
+    tmp_path.mkdir()
+    notice = tmp_path / "notice.txt"
+    notice.write_text(NOTICE, encoding="utf-8")
+    shutil.copy(XINHUA, tmp_path / "xinhua.txt")
+    (tmp_path / "xinhua.txt.meta.json").write_text(
+        json.dumps({"issuer": "新华社", "date": "2021-08-01"}, ensure_ascii=False), encoding="utf-8"
+    )
+    report = fresh_service.ingest([tmp_path])
+    assert report.errors == [] and report.documents_added == 2
+    by_source = {d["source"]: d for d in fresh_service.documents()}
+    assert by_source[str(tmp_path / "xinhua.txt")]["issuer"] == "新华社"
+    assert by_source[str(notice)]["doc_number"] == "鄂政办发〔2025〕12号"
+
+    answer = fresh_service.ask("吸纳高校毕业生就业的小微企业有什么补贴？")
+    assert not answer.refused
+    cited = answer.citations[0]
+    assert (cited.issuer, cited.date, cited.doc_number) == ("湖北省人民政府办公厅", "2025-03-01", "鄂政办发〔2025〕12号")
+
+    assert fresh_service.ask("吸纳高校毕业生就业的小微企业有什么补贴？", filters={"issuer": "新华社"}).refused
+    only_notice = fresh_service.ask("吸纳高校毕业生就业的小微企业有什么补贴？", doc_ids=[cited.doc_id])
+    assert {c.doc_id for c in only_notice.citations} == {cited.doc_id}
+
+
+def test_filtering_by_document_keeps_answers_inside_it(fresh_service):
+    fresh_service.ingest([HUBEI, XINHUA])
+    xinhua = next(d for d in fresh_service.documents() if d["source"] == str(XINHUA))
+    assert fresh_service.ask("先行先试中出现的失误能否免责？", doc_ids=[xinhua["doc_id"]]).refused
+    assert not fresh_service.ask("先行先试中出现的失误能否免责？", filters={"issuer": "中共湖北省委"}).refused
+    with pytest.raises(QuestionError, match="不能按 colour 过滤"):
+        fresh_service.ask("先行先试中出现的失误能否免责？", filters={"colour": "red"})
+
+
+def test_a_broken_sidecar_is_reported_and_the_file_left_out(fresh_service, tmp_path):
+    tmp_path = tmp_path / "inbox"
+    tmp_path.mkdir()
+    shutil.copy(XINHUA, tmp_path / "xinhua.txt")
+    (tmp_path / "xinhua.txt.meta.json").write_text("{not json", encoding="utf-8")
+    report = fresh_service.ingest([tmp_path])
+    assert len(report.errors) == 1 and "元数据文件" in report.errors[0]
+    assert fresh_service.documents() == []
