@@ -46,13 +46,19 @@ def command_serve(settings: Settings, _args) -> int:
 def command_ingest(settings: Settings, args) -> int:
     from assistant import create_service as build
 
+    from assistant.service import policy_files
+    from tqdm import tqdm
+
     service = build(settings)
-    report = service.ingest([Path(p) for p in args.paths])
+    paths = [Path(p) for p in args.paths]
+    with tqdm(total=len(policy_files(paths)), unit="文件", desc="导入", disable=None, file=sys.stderr) as bar:
+        report = service.ingest(paths, progress=bar.update)
     for error in report.errors:
         print(f"错误：{error}", file=sys.stderr)
     print(
         f"文件 {report.files} 个：新增/更新 {report.documents_added} 篇，未变 {report.documents_unchanged} 篇，"
         f"失败 {len(report.errors)} 个；新增段落 {report.passages_added}；用时 {report.seconds:.1f} 秒"
+        f"（{report.passages_per_second:.0f} 段/秒）"
     )
     return 1 if report.errors else 0
 

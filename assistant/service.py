@@ -11,12 +11,14 @@ from langchain_core.documents import Document
 from assistant.answer import Answer
 from assistant.extractive import compose_extractive_answer
 from ingest import IngestError, load_policy_file, parse_policy_text
+from ingest.manifest import SourceManifest, file_digest
 from vectorstore.retriever import HybridRetriever
 from vectorstore.store import PassageStore
 
 MAX_QUESTION_CHARS = 2000
 FILTER_FIELDS = ("doc_id", "title", "issuer", "date", "doc_number", "source", "kind")
 SIDECAR_SUFFIX = ".meta.json"
+INGEST_CHUNK_FILES = 32
 SIDECAR_FIELDS = ("title", "issuer", "date", "doc_number")
 CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
@@ -34,6 +36,10 @@ class IngestReport:
     documents_unchanged: int = 0
     passages_added: int = 0
     seconds: float = 0.0
+
+    @property
+    def passages_per_second(self) -> float:
+        return self.passages_added / self.seconds if self.seconds else 0.0
     errors: list[str] = field(default_factory=list)
 
 
@@ -107,22 +113,42 @@ class AssistantService:
         self.store = store
         self.retriever = retriever
 
-    def ingest(self, paths: list[Path]) -> IngestReport:
-        """Ingest files and folders; a failing file is reported and skipped, the others go in."""
+    def ingest(self, paths: list[Path], progress=None) -> IngestReport:
+        """Ingest files and folders, a chunk of files at a time; unchanged files are skipped, a failing one is reported.
+
+        `progress`, when given, is called with the number of files just handled. A run killed part-way
+        and started again finishes the work: passage ids derive from content, and a file is recorded as
+        done only once its passages are stored.
+        """
         report, began = IngestReport(), time.perf_counter()
-        parsed = []
         store_dir = Path(self.settings.data_dir).resolve()
-        for path in policy_files([Path(p) for p in paths]):
-            if store_dir in path.resolve().parents:
-                continue  # the store's own files, when a folder holding the data directory is ingested
-            report.files += 1
-            try:
-                if not path.exists():
-                    raise IngestError(f"{path}: 文件不存在，请检查路径")
-                parsed.extend(with_metadata(load_policy_file(path, self.settings.passage_max_chars), sidecar_metadata(path)))
-            except (IngestError, OSError) as error:
-                report.errors.append(str(error))
-        self._store_parsed(parsed, report)
+        files = [p for p in policy_files([Path(p) for p in paths]) if store_dir not in p.resolve().parents]
+        manifest = SourceManifest(store_dir / "sources.json")
+        for start in range(0, len(files), INGEST_CHUNK_FILES):
+            chunk = files[start : start + INGEST_CHUNK_FILES]
+            parsed, digests = [], {}
+            stored = {d["doc_id"] for d in self.store.documents()}
+            for path in chunk:
+                report.files += 1
+                try:
+                    if not path.exists():
+                        raise IngestError(f"{path}: 文件不存在，请检查路径")
+                    digests[str(path)] = digest = file_digest(path)
+                    known = manifest.unchanged(str(path), digest, stored)
+                    if known is not None:
+                        report.documents_unchanged += len(known)
+                        continue
+                    articles = load_policy_file(path, self.settings.passage_max_chars)
+                    parsed.extend(with_metadata(articles, sidecar_metadata(path)))
+                except (IngestError, OSError) as error:
+                    report.errors.append(str(error))
+            self._store_parsed(parsed, report)
+            for document, _ in parsed:
+                ids = [d.doc_id for d, _ in parsed if d.source == document.source]
+                manifest.record(document.source, digests[document.source], ids)
+            manifest.save()
+            if progress:
+                progress(len(chunk))
         report.seconds = time.perf_counter() - began
         return report
 
@@ -191,7 +217,11 @@ class AssistantService:
         """Remove a document everywhere; raises KeyError when it is not stored."""
         if not any(d["doc_id"] == doc_id for d in self.store.documents()):
             raise KeyError(doc_id)
-        return self.store.remove_document(doc_id)
+        removed = self.store.remove_document(doc_id)
+        manifest = SourceManifest(Path(self.settings.data_dir) / "sources.json")
+        manifest.forget_documents({doc_id})
+        manifest.save()
+        return removed
 
     def document_text(self, doc_id: str) -> str:
         """The cleaned text of a stored document."""
