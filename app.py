@@ -99,7 +99,12 @@ def command_ask(settings: Settings, args) -> int:
         return 2
     filters = dict(item.split("=", 1) for item in args.filter or [])
     try:
-        answer = service.ask(args.question, doc_ids=args.doc or None, filters=filters or None)
+        history = json.loads(Path(args.history).read_text(encoding="utf-8")) if args.history else None
+    except (OSError, ValueError) as error:
+        print(f"错误：无法读取对话历史 {args.history}（{error}）；应是 JSON 列表，如 [{{\"role\": \"user\", \"content\": \"……\"}}]", file=sys.stderr)
+        return 2
+    try:
+        answer = service.ask(args.question, doc_ids=args.doc or None, filters=filters or None, history=history)
     except QuestionError as error:
         print(f"错误：{error}", file=sys.stderr)
         return 2
@@ -151,6 +156,7 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("question")
     ask.add_argument("--json", action="store_true", help="以 JSON 输出答案与引用")
     ask.add_argument("--doc", action="append", help="只在这篇文档中查找（可重复）")
+    ask.add_argument("--history", help="此前的对话（JSON 列表：{role, content} 或问题字符串），用于理解追问")
     ask.add_argument("--filter", action="append", metavar="KEY=VALUE", help="按元数据过滤，如 issuer=财政部、date=2020-02-06（可重复）")
     ask.set_defaults(run=command_ask)
     evaluate = commands.add_parser("eval", help="在评测集上评估检索与回答")

@@ -6,11 +6,16 @@ from dataclasses import dataclass
 from langchain_core.documents import Document
 
 from assistant.answer import NOT_FOUND, Answer, Citation
+from assistant.questions import LISTING, lead_line
+from ingest.metadata import DOCUMENT_TYPES
 from ingest.model import SECTION_SEPARATOR
 from ingest.structure import sentence_spans
 from vectorstore.tokenize import query_terms
 
 RELATED_SHOWN = 3
+# A title naming an official document (as opposed to a news report) "规定" what it says.
+OFFICIAL_TITLE = re.compile(rf"(?:{DOCUMENT_TYPES})(?:（[^）]*）)?$")
+MAX_LISTED = 12
 # A sentence is quoted beside the best one when it scores at least this share of the best score.
 COMPANION_SHARE = 0.8
 # Chinese abbreviations keep characters of the full form in order: 追责 for 追究责任, 减负 for 减轻负担.
@@ -130,7 +135,8 @@ def quote_line(citation: Citation) -> str:
     if citation.section:
         place += f"（{short_section(citation.section)}）"
     quoted = "……".join(citation.quotes)
-    return f"{place}规定：\n「{quoted}」[{citation.n}]"
+    verb = "规定" if OFFICIAL_TITLE.search(citation.title) else ""
+    return f"{place}{verb}：\n「{quoted}」[{citation.n}]"
 
 
 def decline(question: str, documents: list[Document], evidence: float) -> Answer:
@@ -143,21 +149,46 @@ def decline(question: str, documents: list[Document], evidence: float) -> Answer
     return Answer(question=question, text=text, refused=True, related=related, evidence=evidence)
 
 
+def gather_list(question: str, documents: list[Document], by_rank: dict, section_of) -> tuple[list, dict]:
+    """For a 有哪些 question answered by a list item, every item of that section, each quoted whole."""
+    if section_of is None or not LISTING.search(question) or not by_rank:
+        return documents, by_rank
+    first = documents[next(iter(by_rank))]
+    if first.metadata.get("kind") != "item":
+        return documents, by_rank
+    items = [d for d in section_of(first) if d.metadata.get("kind") == "item"][:MAX_LISTED]
+    return items, {rank: [(0, len(d.page_content))] for rank, d in enumerate(items)}
+
+
 def compose_extractive_answer(
-    question: str, documents: list[Document], idf, min_evidence: float, max_quotes: int
+    question: str,
+    documents: list[Document],
+    idf,
+    min_evidence: float,
+    max_quotes: int,
+    section_of=None,
+    focus: str | None = None,
 ) -> Answer:
-    """Answer by quoting retrieved sentences, or decline when no passage holds enough of the question."""
-    terms = weigh_terms(question, idf)
+    """Answer by quoting retrieved sentences, or decline when no passage holds enough of the question.
+
+    `focus` is the question the evidence is weighed against (the follow-up itself, where the
+    retrieval query also carried the earlier question's topic); `section_of` lists a passage's
+    section, for gathering every item a 有哪些 question asks for.
+    """
+    terms = weigh_terms(focus or question, idf)
     coverages = [terms.coverage(passage_context(d)) for d in documents]
     evidence = max(coverages, default=0.0)
     if not terms.terms or evidence < min_evidence:
         return decline(question, documents, evidence)
     supported = [d for d, c in zip(documents, coverages) if c >= min_evidence]
     by_rank = pick_quotes(score_sentences(terms, supported), max_quotes)
+    supported, by_rank = gather_list(focus or question, supported, by_rank, section_of)
     citations = []
     for rank, spans in by_rank.items():
         document = supported[rank]
         quotes = tuple(document.page_content[s:e].strip() for s, e in spans)
         citations.append(make_citation(len(citations) + 1, document, quotes))
-    text = "\n\n".join(quote_line(c) for c in citations)
+    lines = [quote_line(c) for c in citations]
+    lead = lead_line(focus or question, citations[0].quotes[0], terms.terms) if citations else None
+    text = "\n\n".join(([lead] if lead else []) + lines)
     return Answer(question=question, text=text, refused=False, citations=tuple(citations), evidence=evidence)

@@ -10,6 +10,8 @@ from langchain_core.documents import Document
 
 from assistant.answer import Answer
 from assistant.extractive import compose_extractive_answer
+from assistant.questions import is_follow_up
+from vectorstore.tokenize import query_terms
 from ingest import IngestError, load_policy_file, parse_policy_text
 from ingest.manifest import SourceManifest, file_digest
 from vectorstore.retriever import HybridRetriever
@@ -93,6 +95,16 @@ def with_metadata(articles: list, given: dict) -> list:
         meta = {**document.metadata, **{k: v for k, v in fields.items() if k != "title"}}
         result.append((replace(document, title=title, metadata=meta), [replace(p, title=title) for p in passages]))
     return result
+
+
+def previous_question(history: list | None) -> str | None:
+    """The last question the user asked before this one, from a list of turns or of plain questions."""
+    for turn in reversed(history or []):
+        if isinstance(turn, str) and turn.strip():
+            return turn.strip()
+        if isinstance(turn, dict) and turn.get("role") == "user" and str(turn.get("content", "")).strip():
+            return str(turn["content"]).strip()
+    return None
 
 
 def clean_question(question: str) -> str:
@@ -190,24 +202,45 @@ class AssistantService:
         """The passages the hybrid retriever finds for a question, within the documents and metadata given."""
         return self.retriever.invoke(clean_question(question), doc_ids=doc_ids, filters=filters)
 
-    def ask(self, question: str, doc_ids: list[str] | None = None, filters: dict | None = None) -> Answer:
-        """Answer a question from the stored documents (or those chosen), quoting and citing them, or decline."""
-        return self.ask_with_evidence(question, doc_ids, filters)[0]
+    def ask(
+        self, question: str, doc_ids: list[str] | None = None, filters: dict | None = None, history: list | None = None
+    ) -> Answer:
+        """Answer a question from the stored documents (or those chosen), quoting and citing them, or decline.
+
+        `history` holds the earlier turns ({"role", "content"} dicts or plain questions); a follow-up
+        such as "那受处分的干部呢？" is searched together with the previous question's topic.
+        """
+        return self.ask_with_evidence(question, doc_ids, filters, history)[0]
 
     def ask_with_evidence(
-        self, question: str, doc_ids: list[str] | None = None, filters: dict | None = None
+        self, question: str, doc_ids: list[str] | None = None, filters: dict | None = None, history: list | None = None
     ) -> tuple[Answer, list[Document]]:
         """The answer and the retrieved passages it was composed from."""
         question = clean_question(question)
-        documents = self.retriever.invoke(question, doc_ids=doc_ids, filters=check_filters(filters))
+        previous = previous_question(history)
+        follow_up = previous is not None and is_follow_up(question)
+        query = f"{question} {previous}" if follow_up else question
+        documents = self.retriever.invoke(query, doc_ids=doc_ids, filters=check_filters(filters))
+        focus = question if follow_up and len(query_terms(question)) >= 2 else query
         answer = compose_extractive_answer(
             question,
             documents,
             idf=self.store.lexical.idf,
             min_evidence=self.settings.min_evidence,
             max_quotes=self.settings.max_quotes,
+            section_of=self.section_of,
+            focus=focus,
         )
         return answer, documents
+
+    def section_of(self, document: Document) -> list[Document]:
+        """The passages of a retrieved passage's section, in document order, as retriever documents."""
+        doc_id, section = document.metadata["doc_id"], document.metadata["section"]
+        return [
+            self.retriever.as_document(p.passage_id)
+            for p in self.store.passages_of(doc_id)
+            if p.section == section
+        ]
 
     def documents(self) -> list[dict]:
         """The stored documents with their passage counts."""

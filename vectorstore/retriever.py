@@ -81,6 +81,10 @@ class HybridRetriever(BaseRetriever):
         fused = spread_documents(fused, lambda pid: self.store.passage(pid).doc_id, self.per_document)[: self.k]
         return [self._document(pid, score, lexical_rank.get(pid), dense_rank.get(pid)) for pid, score in fused]
 
+    def as_document(self, passage_id: str) -> Document:
+        """A stored passage as the retriever returns passages (no retrieval score)."""
+        return self._document(passage_id, 0.0, None, None)
+
     def _document(self, passage_id: str, score: float, lexical_rank: int | None, dense_rank: int | None) -> Document:
         passage = self.store.passage(passage_id)
         metadata = {

@@ -1,0 +1,62 @@
+"""What kind of question a cadre asks, and the one-line answer a quoted provision gives to it."""
+
+import re
+
+YES_NO = re.compile(r"能否|可否|是否|能不能|可不可以|是不是|有没有|会不会|可以.{0,20}吗|能.{0,20}吗|吗[？?]?\s*$")
+ASKS_PERMISSION = re.compile(r"能否|可否|能不能|可不可以|可以.{0,20}吗|能.{0,20}吗|是否可以|是否能")
+HOW_MANY = re.compile(r"多少|几[名个条项年次天人类批家场月日号]|几$|比例|多长|多久|哪天|哪一天|何时|什么时候|哪年|几月")
+LISTING = re.compile(r"有哪些|哪些|包括什么|包括哪些|主要内容|有什么措施|什么措施|哪几")
+FOLLOW_UP = re.compile(r"^(?:那|那么|那如果|那对|这条|这个|这项|该|此|还有|另外|同样)|呢[？?]?\s*$")
+
+PERMITS = re.compile(r"(?<![不未])(?:可以|可|准予|允许|能够)")
+FORBIDS = re.compile(r"不得|不能|不准|严禁|禁止|不允许|不可以|不可")
+CHINESE_NUMBER = "〇零一二两三四五六七八九十百千万"
+QUANTITY = re.compile(
+    rf"(?:\d+(?:\.\d+)?|[{CHINESE_NUMBER}]+分之[{CHINESE_NUMBER}]+|[{CHINESE_NUMBER}]{{1,6}})"
+    r"(?:%|％|万余|余|多)?(?:万|亿)?(?:元|名|人|条|项|个|天|年|月|日|场|家|类|次|倍|批|所|届|号|周|小时|分钟|岁)?"
+)
+FULL_OR_DAY_DATE = re.compile(r"(?:\d{4}年)?\d{1,2}月\d{1,2}日")
+WHEN = re.compile(r"哪天|哪一天|何时|什么时候|哪年|几月|几号|日期")
+CLAUSE_SPLIT = re.compile(r"[，,；;。]")
+NEAR = 12
+
+
+def is_follow_up(question: str) -> bool:
+    """True for a question that leans on the one before it (那……呢, 这条……)."""
+    return bool(FOLLOW_UP.search(question.strip()))
+
+
+def lead_line(question: str, quote: str, terms: tuple[str, ...]) -> str | None:
+    """The one-line answer the quote itself states, for yes/no and how-many questions; None when it states none."""
+    if HOW_MANY.search(question):
+        return quantity_answer(question, quote, terms)
+    if YES_NO.search(question):
+        return yes_no_answer(question, quote)
+    return None
+
+
+def yes_no_answer(question: str, quote: str) -> str | None:
+    """可以。/ 不可以。 for permission questions; otherwise the clause of the quote that grants or forbids."""
+    clause = next((c for c in CLAUSE_SPLIT.split(quote) if FORBIDS.search(c) or PERMITS.search(c)), None)
+    if clause is None:
+        return None
+    forbids = FORBIDS.search(clause) is not None
+    if ASKS_PERMISSION.search(question):
+        return "不可以。" if forbids else "可以。"
+    return clause.strip() + "。"
+
+
+def quantity_answer(question: str, quote: str, terms: tuple[str, ...]) -> str | None:
+    """The number or date in the quote that stands nearest the question's words, with its unit."""
+    pattern = FULL_OR_DAY_DATE if WHEN.search(question) else QUANTITY
+    unit = re.search(r"(?:多少|几)([名个条项年次天人类批家场月日号])", question)
+    best, best_score = None, -1
+    for match in pattern.finditer(quote):
+        text = match.group(0)
+        if not any(ch.isdigit() or ch in CHINESE_NUMBER for ch in text) or (unit and not text.endswith(unit.group(1))):
+            continue
+        window = quote[max(0, match.start() - NEAR) : match.end() + NEAR]
+        score = sum(t in window for t in terms)
+        if score > best_score:
+            best, best_score = text, score
+    return f"{best}。" if best else None

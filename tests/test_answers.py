@@ -1,0 +1,64 @@
+"""Answers a cadre reads: a one-line answer where the provision states it, whole lists, follow-ups."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from settings import REPO_ROOT
+
+EXEMPTION = "先行先试中出现的失误能否免责？"
+
+
+@pytest.mark.parametrize(
+    ("question", "lead", "stated"),
+    [
+        (EXEMPTION, "可以。", "可以不予或者免于追究责任"),
+        ("资历不靠前但实绩突出的副职能否直接提任正职？", "可以。", "可直接提任正职"),
+        ("民主测评优秀和称职得票率达不到多少会被调整？", "三分之二。", "三分之二"),
+        ("夷陵区选派了多少名骨干去上海跟班学习？", "25名。", "25名骨干"),
+        ("甘肃提出了多少条激励干部的措施？", "19条。", "19条措施"),
+        ("省委十二届十次全会是哪天审议通过这个意见的？", "8月6日。", "8月6日"),
+    ],
+)
+def test_yes_no_and_number_questions_lead_with_the_answer_the_quote_states(sample_service, question, lead, stated):
+    answer = sample_service.ask(question)
+    first_line, rest = answer.text.split("\n", 1)
+    assert first_line == lead
+    assert "「" in rest and "[1]" in rest
+    assert stated in answer.citations[0].quotes[0]
+
+
+def test_a_question_without_a_stated_answer_gets_no_invented_lead(sample_service):
+    answer = sample_service.ask("不担当不作为的干部怎么处理？")
+    assert answer.text.startswith("《")
+
+
+def test_a_listing_question_gathers_every_item_of_the_section(sample_service):
+    answer = sample_service.ask("容错免责机制有哪些内容？")
+    quoted = " ".join(q for c in answer.citations for q in c.quotes)
+    assert "免责减责事项清单" in quoted and "可以暂缓或者不进行函询" in quoted
+    assert all(c.section.endswith("健全完善容错免责机制") for c in answer.citations)
+    assert len({c.passage_id for c in answer.citations}) == len(answer.citations)
+
+
+def test_a_follow_up_is_answered_in_the_light_of_the_question_before(sample_service):
+    history = [{"role": "user", "content": EXEMPTION}, {"role": "assistant", "content": "可以。"}]
+    answer = sample_service.ask("那受处分影响期满的干部呢？", history=history)
+    assert not answer.refused
+    assert "受处理处分影响期满的干部" in answer.citations[0].quotes[0]
+
+
+def test_follow_up_through_the_command_line_history_file(tmp_path):
+    history = tmp_path / "history.json"
+    history.write_text(json.dumps([EXEMPTION], ensure_ascii=False), encoding="utf-8")
+    env = {**os.environ, "POLICYQA_DATA_DIR": str(tmp_path / "var"), "HF_HUB_OFFLINE": "1"}
+    result = subprocess.run(
+        [sys.executable, str(REPO_ROOT / "app.py"), "ask", "那受处分影响期满的干部呢？", "--history", str(history), "--json"],
+        capture_output=True, text=True, env=env, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    answer = json.loads(result.stdout)
+    assert "受处理处分影响期满" in answer["citations"][0]["text"]
