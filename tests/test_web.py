@@ -42,6 +42,14 @@ def test_chat_declines_plainly_and_marks_nearest_passages_as_only_possibly_relat
     assert "可能相关" in reply and "引用出处" not in reply
 
 
+def test_a_follow_up_in_the_chat_uses_the_conversation(served_chat):
+    client = Client(served_chat, verbose=False)
+    _, history = client.predict("先行先试中出现的失误能否免责？", [], api_name="/ask")
+    _, history = client.predict("那受处分影响期满的干部呢？", history, api_name="/ask")
+    assert len(history) == 4
+    assert "受处理处分影响期满的干部" in message_text(history[-1])
+
+
 def test_document_and_question_text_are_rendered_escaped():
     planted = "<script>alert(1)</script><img src=x onerror=alert(2)>"
     citation = Citation(

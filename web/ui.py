@@ -19,22 +19,30 @@ PAGE_CSS = """
 """
 
 
-def answer_message(service: AssistantService, question: str) -> str:
+def message_text(message: dict) -> str:
+    """The plain text of a chat message, whether its content is a string or a list of parts."""
+    content = message.get("content", "")
+    if isinstance(content, str):
+        return content
+    return "".join(part.get("text", "") for part in content if isinstance(part, dict))
+
+
+def answer_message(service: AssistantService, question: str, earlier: list[dict]) -> str:
     """The assistant's chat message for one question (an error message when the question is unusable)."""
+    turns = [{"role": m.get("role"), "content": message_text(m)} for m in earlier]
     try:
-        return render_answer(service.ask(question))
+        return render_answer(service.ask(question, history=turns))
     except QuestionError as error:
         return f"⚠️ {error}"
 
 
 def respond(service: AssistantService, question: str, history: list[dict]) -> tuple[str, list[dict]]:
-    """Append the question and its cited answer to the chat."""
+    """Append the question and its cited answer to the chat, earlier turns informing follow-ups."""
     if not (question or "").strip():
         return "", history
-    history = list(history or [])
-    history.append({"role": "user", "content": question})
-    history.append({"role": "assistant", "content": answer_message(service, question)})
-    return "", history
+    earlier = list(history or [])
+    reply = answer_message(service, question, earlier)
+    return "", earlier + [{"role": "user", "content": question}, {"role": "assistant", "content": reply}]
 
 
 def build_layout() -> dict:
