@@ -60,6 +60,19 @@ class Settings(BaseSettings):
         ),
     )
     max_quotes: int = Field(3, ge=1, le=10, description="Most sentences quoted in one extractive answer.")
+    llm_base_url: str = Field(
+        "",
+        description=(
+            "Base URL of an OpenAI-compatible chat server (vLLM, Ollama, Xinference, DeepSeek, Qwen), "
+            "e.g. http://127.0.0.1:8000/v1; empty means extractive answers only."
+        ),
+    )
+    llm_model: str = Field("", description="Model name to ask the chat server for.")
+    llm_api_key: str = Field("", description="API key for the chat server (many local servers need none).")
+    llm_timeout: float = Field(
+        30.0, gt=0, le=600, description="Seconds to wait for the chat server before answering extractively instead."
+    )
+    llm_passages: int = Field(5, ge=1, le=20, description="Retrieved passages given to the language model.")
 
     @field_validator("dense_weight")
     @classmethod

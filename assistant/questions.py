@@ -21,6 +21,15 @@ CLAUSE_SPLIT = re.compile(r"[，,；;。]")
 NEAR = 12
 
 
+LEADING_LINK = re.compile(r"^(?:那么|那如果|那|还有|另外|同样)")
+TRAILING_LINK = re.compile(r"呢(?=[？?]?\s*$)")
+
+
+def without_links(question: str) -> str:
+    """A follow-up without the words that tie it to the previous question (那……呢)."""
+    return TRAILING_LINK.sub("", LEADING_LINK.sub("", question.strip()))
+
+
 def is_follow_up(question: str) -> bool:
     """True for a question that leans on the one before it (那……呢, 这条……)."""
     return bool(FOLLOW_UP.search(question.strip()))

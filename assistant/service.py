@@ -3,6 +3,7 @@
 import json
 import re
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -10,12 +11,13 @@ from langchain_core.documents import Document
 
 from assistant.answer import Answer
 from assistant.extractive import compose_extractive_answer
-from assistant.questions import is_follow_up
-from vectorstore.tokenize import query_terms
+from assistant.llm import condense, llm_answer, llm_stream, make_llm, with_notice
+from assistant.questions import is_follow_up, without_links
 from ingest import IngestError, load_policy_file, parse_policy_text
 from ingest.manifest import SourceManifest, file_digest
 from vectorstore.retriever import HybridRetriever
 from vectorstore.store import PassageStore
+from vectorstore.tokenize import query_terms
 
 MAX_QUESTION_CHARS = 2000
 FILTER_FIELDS = ("doc_id", "title", "issuer", "date", "doc_number", "source", "kind")
@@ -120,10 +122,11 @@ def clean_question(question: str) -> str:
 class AssistantService:
     """Ingest, list, remove and ask, over one passage store and one retriever."""
 
-    def __init__(self, settings, store: PassageStore, retriever: HybridRetriever) -> None:
+    def __init__(self, settings, store: PassageStore, retriever: HybridRetriever, llm=None) -> None:
         self.settings = settings
         self.store = store
         self.retriever = retriever
+        self.llm = llm
 
     def ingest(self, paths: list[Path], progress=None) -> IngestReport:
         """Ingest files and folders, a chunk of files at a time; unchanged files are skipped, a failing one is reported.
@@ -216,12 +219,39 @@ class AssistantService:
         self, question: str, doc_ids: list[str] | None = None, filters: dict | None = None, history: list | None = None
     ) -> tuple[Answer, list[Document]]:
         """The answer and the retrieved passages it was composed from."""
+        extractive, documents, supporting = self._extractive(question, doc_ids, filters, history)
+        if self.llm is None or extractive.refused:
+            return extractive, documents
+        try:
+            return llm_answer(self.llm, extractive.question, supporting, extractive.evidence), documents
+        except Exception as error:  # noqa: BLE001 - any model failure (timeout, refused connection, API error)
+            return with_notice(extractive, error), documents
+
+    def ask_stream(
+        self, question: str, doc_ids: list[str] | None = None, filters: dict | None = None, history: list | None = None
+    ) -> Iterator[str | Answer]:
+        """The model's answer text as it arrives, then the checked answer (just the answer without a model)."""
+        extractive, _, supporting = self._extractive(question, doc_ids, filters, history)
+        if self.llm is None or extractive.refused:
+            yield extractive
+            return
+        try:
+            yield from llm_stream(self.llm, extractive.question, supporting, extractive.evidence)
+        except Exception as error:  # noqa: BLE001 - any model failure (timeout, refused connection, API error)
+            yield with_notice(extractive, error)
+
+    def _extractive(self, question, doc_ids, filters, history) -> tuple[Answer, list[Document], list[Document]]:
+        """The extractive answer, the retrieved passages, and those that hold enough of the question for a model."""
         question = clean_question(question)
         previous = previous_question(history)
         follow_up = previous is not None and is_follow_up(question)
-        query = f"{question} {previous}" if follow_up else question
+        query = self._standalone(question, history) if follow_up else question
+        focus = query
+        if follow_up and query == question:  # no model to rewrite it: carry the previous question's topic
+            own = without_links(question)
+            query = f"{own} {previous}"
+            focus = own if len(query_terms(own)) >= 2 else query
         documents = self.retriever.invoke(query, doc_ids=doc_ids, filters=check_filters(filters))
-        focus = question if follow_up and len(query_terms(question)) >= 2 else query
         answer = compose_extractive_answer(
             question,
             documents,
@@ -231,7 +261,17 @@ class AssistantService:
             section_of=self.section_of,
             focus=focus,
         )
-        return answer, documents
+        return answer, documents, documents[: self.settings.llm_passages]
+
+    def _standalone(self, question: str, history: list | None) -> str:
+        """A follow-up rewritten by the model as a standalone question; the follow-up itself without a model."""
+        if self.llm is None:
+            return question
+        turns = [t if isinstance(t, dict) else {"role": "user", "content": t} for t in history or []]
+        try:
+            return condense(self.llm, question, turns)
+        except Exception:  # noqa: BLE001 - fall back to carrying the previous question's topic
+            return question
 
     def section_of(self, document: Document) -> list[Document]:
         """The passages of a retrieved passage's section, in document order, as retriever documents."""
@@ -277,4 +317,4 @@ def create_service(settings) -> AssistantService:
         model_label=embeddings.label,
         calibration_path=store.state_path(f"calibration-{embeddings.label}.json"),
     )
-    return AssistantService(settings, store, retriever)
+    return AssistantService(settings, store, retriever, llm=make_llm(settings))

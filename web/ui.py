@@ -1,8 +1,11 @@
 """The Gradio web chat: layout and events, each handler a call into the assistant service."""
 
+import html
+from collections.abc import Iterator
+
 import gradio as gr
 
-from assistant import AssistantService, QuestionError
+from assistant import Answer, AssistantService, QuestionError
 from web.render import render_answer
 
 EXAMPLE_QUESTIONS = (
@@ -27,22 +30,24 @@ def message_text(message: dict) -> str:
     return "".join(part.get("text", "") for part in content if isinstance(part, dict))
 
 
-def answer_message(service: AssistantService, question: str, earlier: list[dict]) -> str:
-    """The assistant's chat message for one question (an error message when the question is unusable)."""
+def answer_messages(service: AssistantService, question: str, earlier: list[dict]) -> Iterator[str]:
+    """The assistant's chat message for one question as it grows: a model's raw text, then the checked answer."""
     turns = [{"role": m.get("role"), "content": message_text(m)} for m in earlier]
     try:
-        return render_answer(service.ask(question, history=turns))
+        for piece in service.ask_stream(question, history=turns):
+            yield render_answer(piece) if isinstance(piece, Answer) else html.escape(piece).replace("\n", "<br>") + " ▌"
     except QuestionError as error:
-        return f"⚠️ {error}"
+        yield f"⚠️ {error}"
 
 
-def respond(service: AssistantService, question: str, history: list[dict]) -> tuple[str, list[dict]]:
-    """Append the question and its cited answer to the chat, earlier turns informing follow-ups."""
-    if not (question or "").strip():
-        return "", history
+def respond(service: AssistantService, question: str, history: list[dict]) -> Iterator[tuple[str, list[dict]]]:
+    """Append the question and its streamed, then cited, answer to the chat; earlier turns inform follow-ups."""
     earlier = list(history or [])
-    reply = answer_message(service, question, earlier)
-    return "", earlier + [{"role": "user", "content": question}, {"role": "assistant", "content": reply}]
+    if not (question or "").strip():
+        yield "", earlier
+        return
+    for reply in answer_messages(service, question, earlier):
+        yield "", earlier + [{"role": "user", "content": question}, {"role": "assistant", "content": reply}]
 
 
 def build_layout() -> dict:
@@ -70,10 +75,10 @@ def wire_events(service: AssistantService, parts: dict) -> None:
     chatbot, question = parts["chatbot"], parts["question"]
 
     def on_submit(text, history):
-        return respond(service, text, history)
+        yield from respond(service, text, history)
 
     def on_example(history, event: gr.SelectData):
-        return respond(service, event.value["text"], history)
+        yield from respond(service, event.value["text"], history)
 
     question.submit(on_submit, [question, chatbot], [question, chatbot], api_name="ask")
     parts["send"].click(on_submit, [question, chatbot], [question, chatbot], api_visibility="private")
