@@ -10,6 +10,22 @@ from evaluation.metrics import Outcome, gold_rank, refusal_threshold, summarise
 NAIVE_CHUNK_SIZE, NAIVE_CHUNK_OVERLAP, NAIVE_TOP_K = 500, 50, 5
 
 
+def outcome(q: Question, ranked_doc_ids: list[str], refused: bool, text: str, cited: tuple, latency: float, evidence: float) -> Outcome:
+    """What happened to one question, in the form the metrics read."""
+    return Outcome(
+        qid=q.qid,
+        question=q.question,
+        answerable=q.answerable,
+        gold_answer=q.answer if q.answerable else None,
+        gold_rank=gold_rank(ranked_doc_ids, q.gold_doc_ids),
+        refused=refused,
+        answer_text=text,
+        cited_texts=cited,
+        latency_ms=latency,
+        evidence=evidence,
+    )
+
+
 def run_project(settings, corpus: list[dict], questions: list[Question]) -> dict:
     """Ingest the corpus into a fresh temporary store and ask every question through the chat's answer path."""
     from assistant import create_service
@@ -25,20 +41,9 @@ def run_project(settings, corpus: list[dict], questions: list[Question]) -> dict
             began = time.perf_counter()
             answer, documents = service.ask_with_evidence(q.question)
             latency = (time.perf_counter() - began) * 1000
-            outcomes.append(
-                Outcome(
-                    qid=q.qid,
-                    question=q.question,
-                    answerable=q.answerable,
-                    gold_answer=q.answer if q.answerable else None,
-                    gold_rank=gold_rank([d.metadata["doc_id"] for d in documents], q.gold_doc_ids),
-                    refused=answer.refused,
-                    answer_text=answer.text,
-                    cited_texts=tuple((c.doc_id, c.start, c.text) for c in answer.citations),
-                    latency_ms=latency,
-                    evidence=answer.evidence,
-                )
-            )
+            cited = tuple((c.doc_id, c.start, c.text) for c in answer.citations)
+            ranked = [d.metadata["doc_id"] for d in documents]
+            outcomes.append(outcome(q, ranked, answer.refused, answer.text, cited, latency, answer.evidence))
         summary = summarise(outcomes, index_seconds)
         summary["passages"] = len(service.store)
         summary["ingest_errors"] = len(report.errors)
@@ -77,19 +82,9 @@ def run_naive(settings, corpus: list[dict], questions: list[Question]) -> dict:
             hits = store.similarity_search(q.question, k=NAIVE_TOP_K)
             text = "\n".join(f"[{n}] {hit.page_content}" for n, hit in enumerate(hits, start=1))
             latency = (time.perf_counter() - began) * 1000
-            outcomes.append(
-                Outcome(
-                    qid=q.qid,
-                    question=q.question,
-                    answerable=q.answerable,
-                    gold_answer=q.answer if q.answerable else None,
-                    gold_rank=gold_rank([h.metadata["doc_id"] for h in hits], q.gold_doc_ids),
-                    refused=False,
-                    answer_text=text,
-                    cited_texts=tuple((h.metadata["doc_id"], 0, h.page_content) for h in hits),
-                    latency_ms=latency,
-                )
-            )
+            cited = tuple((h.metadata["doc_id"], 0, h.page_content) for h in hits)
+            ranked = [h.metadata["doc_id"] for h in hits]
+            outcomes.append(outcome(q, ranked, False, text, cited, latency, 0.0))
         summary = summarise(outcomes, index_seconds)
         summary["passages"] = len(chunks)
         return summary

@@ -1,5 +1,6 @@
 """Hybrid retrieval: lexical and dense rankings fused into one, as a LangChain retriever."""
 
+from dataclasses import asdict
 from pathlib import Path
 
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
@@ -87,20 +88,6 @@ class HybridRetriever(BaseRetriever):
 
     def _document(self, passage_id: str, score: float, lexical_rank: int | None, dense_rank: int | None) -> Document:
         passage = self.store.passage(passage_id)
-        metadata = {
-            "passage_id": passage_id,
-            "doc_id": passage.doc_id,
-            "title": passage.title,
-            "section": passage.section,
-            "start": passage.start,
-            "end": passage.end,
-            "kind": passage.kind,
-            "source": passage.source,
-            "issuer": passage.issuer,
-            "date": passage.date,
-            "doc_number": passage.doc_number,
-            "score": score,
-            "lexical_rank": lexical_rank,
-            "dense_rank": dense_rank,
-        }
+        metadata = {k: v for k, v in asdict(passage).items() if k != "text"}
+        metadata.update(score=score, lexical_rank=lexical_rank, dense_rank=dense_rank)
         return Document(page_content=passage.text, metadata=metadata, id=passage_id)
