@@ -103,6 +103,10 @@ def pick_quotes(candidates: list[SentenceCandidate], max_quotes: int) -> dict[in
     return by_rank
 
 
+def squeeze(text: str) -> str:
+    return re.sub(r"\s+", "", text)
+
+
 def short_section(section: str) -> str:
     """The last two levels of a section path, enough to find the place."""
     return SECTION_SEPARATOR.join(section.split(SECTION_SEPARATOR)[-2:])
@@ -183,9 +187,12 @@ def compose_extractive_answer(
     supported = [d for d, c in zip(documents, coverages) if c >= min_evidence]
     by_rank = pick_quotes(score_sentences(terms, supported), max_quotes)
     supported, by_rank = gather_list(focus or question, supported, by_rank, section_of)
-    citations = []
+    citations, seen = [], set()
     for rank, spans in by_rank.items():
         document = supported[rank]
+        if squeeze(document.page_content) in seen:
+            continue  # the same provision standing in another document is cited once
+        seen.add(squeeze(document.page_content))
         quotes = tuple(document.page_content[s:e].strip() for s, e in spans)
         citations.append(make_citation(len(citations) + 1, document, quotes))
     lines = [quote_line(c) for c in citations]

@@ -40,14 +40,21 @@ def lead_line(question: str, quote: str, terms: tuple[str, ...]) -> str | None:
     if HOW_MANY.search(question):
         return quantity_answer(question, quote, terms)
     if YES_NO.search(question):
-        return yes_no_answer(question, quote)
+        return yes_no_answer(question, quote, terms)
     return None
 
 
-def yes_no_answer(question: str, quote: str) -> str | None:
-    """可以。/ 不可以。 for permission questions; otherwise the clause of the quote that grants or forbids."""
+def yes_no_answer(question: str, quote: str, terms: tuple[str, ...] = ()) -> str | None:
+    """可以。/ 不可以。 for permission questions; otherwise the clause of the quote that grants or forbids.
+
+    A permission question whose last word (还能被使用吗 → 使用) the provision states without a
+    prohibition is answered 可以。 too: 「……按规定积极合理使用」 grants it.
+    """
     clause = next((c for c in CLAUSE_SPLIT.split(quote) if FORBIDS.search(c) or PERMITS.search(c)), None)
     if clause is None:
+        asked = terms[-1] if terms else ""
+        if ASKS_PERMISSION.search(question) and len(asked) >= 2 and asked in quote and not FORBIDS.search(quote):
+            return "可以。"
         return None
     forbids = FORBIDS.search(clause) is not None
     if ASKS_PERMISSION.search(question):

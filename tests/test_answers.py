@@ -17,6 +17,7 @@ EXEMPTION = "先行先试中出现的失误能否免责？"
     [
         (EXEMPTION, "可以。", "可以不予或者免于追究责任"),
         ("资历不靠前但实绩突出的副职能否直接提任正职？", "可以。", "可直接提任正职"),
+        ("受处理处分影响期满的干部还能被使用吗？", "可以。", "按规定积极合理使用"),
         ("民主测评优秀和称职得票率达不到多少会被调整？", "三分之二。", "三分之二"),
         ("夷陵区选派了多少名骨干去上海跟班学习？", "25名。", "25名骨干"),
         ("甘肃提出了多少条激励干部的措施？", "19条。", "19条措施"),
@@ -62,3 +63,14 @@ def test_follow_up_through_the_command_line_history_file(tmp_path):
     assert result.returncode == 0, result.stderr
     answer = json.loads(result.stdout)
     assert "受处理处分影响期满" in answer["citations"][0]["text"]
+
+
+def test_the_same_provision_in_two_documents_is_cited_once(fresh_service, tmp_path):
+    from conftest import HUBEI
+
+    copy = tmp_path / "copy.txt"
+    copy.write_text("转发通知\n\n" + HUBEI.read_text(encoding="utf-8"), encoding="utf-8")
+    fresh_service.ingest([HUBEI, copy])
+    answer = fresh_service.ask(EXEMPTION)
+    texts = [c.text for c in answer.citations]
+    assert len(texts) == len(set(texts))
