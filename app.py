@@ -52,7 +52,8 @@ def command_ingest(settings: Settings, args) -> int:
     service = build(settings)
     paths = [Path(p) for p in args.paths]
     with tqdm(total=len(policy_files(paths)), unit="文件", desc="导入", disable=None, file=sys.stderr) as bar:
-        report = service.ingest(paths, progress=bar.update)
+        given = {"title": args.title, "issuer": args.issuer, "date": args.date, "doc_number": args.doc_number}
+        report = service.ingest(paths, progress=bar.update, metadata={k: v for k, v in given.items() if v})
     for error in report.errors:
         print(f"错误：{error}", file=sys.stderr)
     print(
@@ -145,6 +146,10 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("serve", help="启动网页问答（默认）").set_defaults(run=command_serve)
     ingest = commands.add_parser("ingest", help="导入文件或文件夹")
     ingest.add_argument("paths", nargs="+", help="文件或文件夹（递归）")
+    ingest.add_argument("--title", help="文档标题（覆盖从正文识别的标题）")
+    ingest.add_argument("--issuer", help="发文机关")
+    ingest.add_argument("--date", help="成文或发布日期，如 2025-03-01")
+    ingest.add_argument("--doc-number", help="文号，如 鄂发〔2025〕12号")
     ingest.set_defaults(run=command_ingest)
     docs = commands.add_parser("docs", help="列出知识库中的文档")
     docs.add_argument("--json", action="store_true", help="以 JSON 输出")

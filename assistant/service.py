@@ -128,10 +128,11 @@ class AssistantService:
         self.retriever = retriever
         self.llm = llm
 
-    def ingest(self, paths: list[Path], progress=None) -> IngestReport:
+    def ingest(self, paths: list[Path], progress=None, metadata: dict | None = None) -> IngestReport:
         """Ingest files and folders, a chunk of files at a time; unchanged files are skipped, a failing one is reported.
 
-        `progress`, when given, is called with the number of files just handled. A run killed part-way
+        `progress`, when given, is called with the number of files just handled; `metadata` (title,
+        issuer, date, doc_number) is laid over every file's, its sidecar's included. A run killed part-way
         and started again finishes the work: passage ids derive from content, and a file is recorded as
         done only once its passages are stored.
         """
@@ -148,13 +149,14 @@ class AssistantService:
                 try:
                     if not path.exists():
                         raise IngestError(f"{path}: 文件不存在，请检查路径")
-                    digests[str(path)] = digest = file_digest(path)
+                    digests[str(path)] = digest = file_digest(path, extra=json.dumps(metadata or {}, sort_keys=True))
                     known = manifest.unchanged(str(path), digest, stored)
                     if known is not None:
                         report.documents_unchanged += len(known)
                         continue
                     articles = load_policy_file(path, self.settings.passage_max_chars)
-                    parsed.extend(with_metadata(articles, sidecar_metadata(path)))
+                    given = {**sidecar_metadata(path), **{k: v for k, v in (metadata or {}).items() if v}}
+                    parsed.extend(with_metadata(articles, given))
                 except (IngestError, OSError) as error:
                     report.errors.append(str(error))
             self._store_parsed(parsed, report)

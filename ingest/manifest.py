@@ -6,9 +6,10 @@ import os
 from pathlib import Path
 
 
-def file_digest(path: Path) -> str:
-    """A digest of the file's bytes and of its metadata sidecar, if it has one."""
+def file_digest(path: Path, extra: str = "") -> str:
+    """A digest of the file's bytes, of its metadata sidecar if it has one, and of metadata given with it."""
     digest = hashlib.sha1(path.read_bytes())
+    digest.update(extra.encode("utf-8"))
     sidecar = path.with_name(path.name + ".meta.json")
     if sidecar.is_file():
         digest.update(sidecar.read_bytes())

@@ -86,3 +86,20 @@ def test_a_broken_sidecar_is_reported_and_the_file_left_out(fresh_service, tmp_p
     report = fresh_service.ingest([tmp_path])
     assert len(report.errors) == 1 and "元数据文件" in report.errors[0]
     assert fresh_service.documents() == []
+
+
+def test_metadata_given_on_the_command_line_is_stored(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from settings import REPO_ROOT
+
+    env = {**os.environ, "POLICYQA_DATA_DIR": str(tmp_path / "var"), "HF_HUB_OFFLINE": "1"}
+    run = [sys.executable, str(REPO_ROOT / "app.py")]
+    given = ["--issuer", "新华社", "--date", "2021-08-01", "--doc-number", "新华社稿〔2021〕1号"]
+    ingest = subprocess.run(run + ["ingest", str(XINHUA), *given], capture_output=True, text=True, env=env, timeout=300)
+    assert ingest.returncode == 0, ingest.stderr
+    docs = subprocess.run(run + ["docs", "--json"], capture_output=True, text=True, env=env, timeout=300)
+    (document,) = json.loads(docs.stdout)
+    assert (document["issuer"], document["date"], document["doc_number"]) == ("新华社", "2021-08-01", "新华社稿〔2021〕1号")
