@@ -55,7 +55,7 @@ def build_layout() -> dict:
     gr.Markdown("## PolicyQA 政策问答助手\n依据知识库中的政策文件作答，逐句标注出处；文件中没有的内容会如实说明。")
     chatbot = gr.Chatbot(
         label="对话",
-        height=560,
+        height=680,
         placeholder="请输入关于政策文件的问题，例如：先行先试中出现的失误能否免责？",
         examples=[{"text": q} for q in EXAMPLE_QUESTIONS],
         sanitize_html=True,
