@@ -14,6 +14,8 @@ import os
 import sys
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from settings import Settings
 
 
@@ -182,7 +184,14 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     run = getattr(args, "run", command_serve)
-    return run(Settings(), args)
+    try:
+        settings = Settings()
+    except ValidationError as error:
+        for problem in error.errors():
+            name = "POLICYQA_" + "_".join(str(part) for part in problem["loc"]).upper()
+            print(f"设置有误：{name}={problem.get('input')!r}：{problem['msg']}", file=sys.stderr)
+        return 2
+    return run(settings, args)
 
 
 if __name__ == "__main__":

@@ -57,3 +57,9 @@ def test_ingest_docs_remove_round_trip(tmp_path):
 def test_empty_question_exits_with_a_clear_message(tmp_path):
     result = run_cli(tmp_path / "var", "ask", "   ", check_code=2)
     assert "问题不能为空" in result.stderr
+
+
+def test_a_bad_setting_is_named_with_what_is_wrong(tmp_path, monkeypatch):
+    monkeypatch.setenv("POLICYQA_PORT", "abc")
+    result = run_cli(tmp_path / "var", "docs", check_code=2)
+    assert "POLICYQA_PORT" in result.stderr and "Traceback" not in result.stderr
