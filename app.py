@@ -141,6 +141,26 @@ def command_eval(settings: Settings, args) -> int:
     return 0
 
 
+def command_models(settings: Settings, args) -> int:
+    from vectorstore.embeddings import bundled_model_path, cached_models, download_model, resolve_model
+
+    if args.download:
+        try:
+            print(f"已下载到：{download_model(args.download)}")
+        except RuntimeError as error:
+            print(f"错误：{error}", file=sys.stderr)
+            return 1
+        return 0
+    resolved = resolve_model(settings.embed_model)
+    print(f"嵌入模型（POLICYQA_EMBED_MODEL）：{settings.embed_model or '（未设置）'}")
+    print(f"  实际使用：{resolved}{'（内置 all-MiniLM-L6-v2，仅英文）' if resolved == bundled_model_path() else ''}")
+    print(f"本机缓存中的模型：{'、'.join(cached_models()) or '无'}")
+    llm = f"{settings.llm_model or 'default'} @ {settings.llm_base_url}" if settings.llm_base_url else "未配置（只用原文摘录作答）"
+    print(f"语言模型：{llm}")
+    print("下载模型：python app.py models --download BAAI/bge-small-zh-v1.5（需要能访问模型仓库）")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command-line interface; no sub-command serves the web chat."""
     parser = argparse.ArgumentParser(prog="app.py", description="PolicyQA 政策问答助手")
@@ -166,6 +186,9 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--history", help="此前的对话（JSON 列表：{role, content} 或问题字符串），用于理解追问")
     ask.add_argument("--filter", action="append", metavar="KEY=VALUE", help="按元数据过滤，如 issuer=财政部、date=2020-02-06（可重复）")
     ask.set_defaults(run=command_ask)
+    models = commands.add_parser("models", help="查看已配置和本机已有的模型，或下载模型")
+    models.add_argument("--download", metavar="NAME", help="下载一个 sentence-transformers 模型到本机缓存")
+    models.set_defaults(run=command_models)
     evaluate = commands.add_parser("eval", help="在评测集上评估检索与回答")
     evaluate.add_argument("--corpus", required=True, help="corpus.jsonl，或政策文件所在文件夹")
     evaluate.add_argument("--qa", required=True, help="qa.jsonl")

@@ -74,3 +74,32 @@ def resolve_model(name_or_path: str) -> str:
 def make_embeddings(settings) -> SentenceTransformerEmbeddings:
     """The embedding model the settings ask for, falling back to the bundled one when it is missing."""
     return SentenceTransformerEmbeddings(resolve_model(settings.embed_model), device=settings.embed_device)
+
+
+def cached_models() -> list[str]:
+    """Models in the local Hugging Face cache that sentence-transformers can load."""
+    try:
+        from huggingface_hub import scan_cache_dir
+
+        repos = scan_cache_dir().repos
+    except Exception:  # noqa: BLE001 - no cache folder yet
+        return []
+    return sorted(r.repo_id for r in repos if r.repo_type == "model")
+
+
+def download_model(name: str, timeout: float = 20.0) -> str:
+    """Fetch a model into the local cache; a clear error when the machine cannot reach the hub."""
+    import os
+
+    from huggingface_hub import snapshot_download
+
+    os.environ["HF_HUB_OFFLINE"] = "0"
+    os.environ.setdefault("HF_HUB_ETAG_TIMEOUT", str(int(timeout)))
+    os.environ.setdefault("HF_HUB_DOWNLOAD_TIMEOUT", str(int(timeout)))
+    try:
+        return snapshot_download(name)
+    except Exception as error:  # noqa: BLE001 - offline, unknown model, refused
+        raise RuntimeError(
+            f"无法下载 {name}（{type(error).__name__}）。本机可能无法访问模型仓库："
+            "请在能联网的机器上下载后把模型目录拷到本机，并将 POLICYQA_EMBED_MODEL 设为该目录。"
+        ) from error
