@@ -142,32 +142,34 @@ class AssistantService:
         manifest = SourceManifest(store_dir / "sources.json")
         for start in range(0, len(files), INGEST_CHUNK_FILES):
             chunk = files[start : start + INGEST_CHUNK_FILES]
-            parsed, digests = [], {}
-            stored = {d["doc_id"] for d in self.store.documents()}
-            for path in chunk:
-                report.files += 1
-                try:
-                    if not path.exists():
-                        raise IngestError(f"{path}: 文件不存在，请检查路径")
-                    digests[str(path)] = digest = file_digest(path, extra=json.dumps(metadata or {}, sort_keys=True))
-                    known = manifest.unchanged(str(path), digest, stored)
-                    if known is not None:
-                        report.documents_unchanged += len(known)
-                        continue
-                    articles = load_policy_file(path, self.settings.passage_max_chars)
-                    given = {**sidecar_metadata(path), **{k: v for k, v in (metadata or {}).items() if v}}
-                    parsed.extend(with_metadata(articles, given))
-                except (IngestError, OSError) as error:
-                    report.errors.append(str(error))
-            self._store_parsed(parsed, report)
-            for document, _ in parsed:
-                ids = [d.doc_id for d, _ in parsed if d.source == document.source]
-                manifest.record(document.source, digests[document.source], ids)
-            manifest.save()
+            self._ingest_chunk(chunk, manifest, {k: v for k, v in (metadata or {}).items() if v}, report)
             if progress:
                 progress(len(chunk))
         report.seconds = time.perf_counter() - began
         return report
+
+    def _ingest_chunk(self, chunk: list[Path], manifest: SourceManifest, metadata: dict, report: IngestReport) -> None:
+        """Read the changed files of a chunk, store them, and only then record them as done."""
+        parsed, digests = [], {}
+        stored = {d["doc_id"] for d in self.store.documents()}
+        for path in chunk:
+            report.files += 1
+            try:
+                if not path.exists():
+                    raise IngestError(f"{path}: 文件不存在，请检查路径")
+                digests[str(path)] = digest = file_digest(path, extra=json.dumps(metadata, sort_keys=True))
+                known = manifest.unchanged(str(path), digest, stored)
+                if known is not None:
+                    report.documents_unchanged += len(known)
+                    continue
+                articles = load_policy_file(path, self.settings.passage_max_chars)
+                parsed.extend(with_metadata(articles, {**sidecar_metadata(path), **metadata}))
+            except (IngestError, OSError) as error:
+                report.errors.append(str(error))
+        self._store_parsed(parsed, report)
+        for source in {document.source for document, _ in parsed}:
+            manifest.record(source, digests[source], [d.doc_id for d, _ in parsed if d.source == source])
+        manifest.save()
 
     def ingest_texts(self, texts: list[dict]) -> IngestReport:
         """Ingest in-memory documents: dicts with `text`, `source` and optionally `doc_id` and `title`."""
