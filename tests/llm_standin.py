@@ -22,6 +22,7 @@ class StandInChatServer:
         self.replies: deque[str] = deque()
         self.requests: list[dict] = []
         self.delay = 0.0
+        self.fail_with: int | None = None
         self.port = free_port()
         self.app = FastAPI()
         self.app.post("/v1/chat/completions")(self.complete)
@@ -48,6 +49,8 @@ class StandInChatServer:
         self.requests.append(body)
         if self.delay:
             await asyncio.sleep(self.delay)
+        if self.fail_with:
+            return JSONResponse({"error": {"message": "model crashed", "type": "server_error"}}, status_code=self.fail_with)
         reply = self.replies.popleft() if self.replies else DEFAULT_REPLY
         if body.get("stream"):
             return StreamingResponse(self._chunks(reply, body.get("model", "standin")), media_type="text/event-stream")
