@@ -170,8 +170,13 @@ class Piece:
 
 
 def cut_pieces(text: str, title: str, max_chars: int) -> list[Piece]:
-    """Cut the blocks into pieces: items and clauses whole, long paragraphs at sentence ends."""
+    """Cut the blocks into pieces: items and clauses whole, long paragraphs at sentence ends.
+
+    A text with no body at all (one short line such as "详情请咨询……，联系电话：……") is its own body.
+    """
     blocks = blocks_of(text)
+    if not any(b.kind in ("paragraph", "item", "clause") for b in blocks):
+        blocks = [Block(b.text, b.start, b.end, "paragraph") for b in blocks]
     heights = heading_heights(blocks)
     stack: list[tuple[str, int, str]] = []
     pieces: list[Piece] = []

@@ -168,3 +168,9 @@ def test_short_paragraphs_under_one_heading_are_packed_and_items_kept_apart():
     assert paragraphs[0].text == "第一段。\n第二段。\n第三段。"
     assert document.text[paragraphs[0].start : paragraphs[0].end] == paragraphs[0].text
     assert [p.text for p in passages if p.kind == "item"] == ["措施甲", "措施乙"]
+
+
+@pytest.mark.parametrize("text", ["详细情况请您咨询北京市科委条财处，联系电话：66153398", "北京市交通委员会职责介绍", "（出处：北京市防汛手册）"])
+def test_a_one_line_text_without_body_is_its_own_passage(text):
+    _, passages = parse_policy_text(text, "short.txt")
+    assert [p.text for p in passages] == [text]
