@@ -1,7 +1,7 @@
 """The default answerer: quote the sentences that answer the question, verbatim, with citations."""
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from langchain_core.documents import Document
 
@@ -164,6 +164,21 @@ def gather_list(question: str, documents: list[Document], by_rank: dict, section
     return items, {rank: [(0, len(d.page_content))] for rank, d in enumerate(items)}
 
 
+def continuing_passage(by_rank: dict, supported: list[Document], section_of) -> Document | None:
+    """The paragraph that carries on where the first quote ends its passage, in the same section, if any.
+
+    A quote that closes its passage often stops where the provision goes on ("……的，按以下办理。"
+    and the next paragraph); the next paragraph is cited with its first sentence.
+    """
+    rank = next(iter(by_rank))
+    document = supported[rank]
+    if document.metadata.get("kind") != "paragraph" or by_rank[rank][-1][1] < len(document.page_content.rstrip()):
+        return None
+    siblings = section_of(document)
+    following = [d for d in siblings if d.metadata["start"] > document.metadata["start"]]
+    return following[0] if following and following[0].metadata.get("kind") == "paragraph" else None
+
+
 def compose_extractive_answer(
     question: str,
     documents: list[Document],
@@ -195,6 +210,12 @@ def compose_extractive_answer(
         seen.add(squeeze(document.page_content))
         quotes = tuple(document.page_content[s:e].strip() for s, e in spans)
         citations.append(make_citation(len(citations) + 1, document, quotes))
+    if section_of is not None and citations and len(citations) < max_quotes:
+        continuation = continuing_passage(by_rank, supported, section_of)
+        if continuation is not None and squeeze(continuation.page_content) not in seen:
+            first_sentence = continuation.page_content[slice(*sentence_spans(continuation.page_content)[0])].strip()
+            citations.insert(1, make_citation(2, continuation, (first_sentence,)))
+            citations = [replace(c, n=n) for n, c in enumerate(citations, start=1)]
     lines = [quote_line(c) for c in citations]
     lead = lead_line(focus or question, citations[0].quotes[0], terms.terms) if citations else None
     text = "\n\n".join(([lead] if lead else []) + lines)

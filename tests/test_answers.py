@@ -74,3 +74,19 @@ def test_the_same_provision_in_two_documents_is_cited_once(fresh_service, tmp_pa
     answer = fresh_service.ask(EXEMPTION)
     texts = [c.text for c in answer.citations]
     assert len(texts) == len(set(texts))
+
+
+def test_a_quote_that_ends_its_passage_is_followed_by_the_paragraph_that_carries_on(fresh_service, tmp_path):
+    filler = "各地要切实加强组织领导，压实工作责任，确保各项措施落到实处，并定期报告工作进展情况。" * 4
+    text = (
+        "关于做好高校毕业生就业工作的通知\n\n一、就业补贴\n\n" + filler + "对吸纳高校毕业生就业的小微企业，按以下标准发放一次性吸纳就业补贴。\n\n"
+        "每吸纳一名毕业生补贴三千元，同一企业每年最多补贴二十名。" + filler + "\n"
+    )
+    path = tmp_path / "notice.txt"
+    path.write_text(text, encoding="utf-8")
+    fresh_service.ingest([path])
+    answer = fresh_service.ask("吸纳高校毕业生就业的小微企业一次性吸纳就业补贴标准是什么？")
+    assert not answer.refused
+    assert "按以下标准发放一次性吸纳就业补贴" in answer.citations[0].quotes[-1]
+    assert answer.citations[1].quotes == ("每吸纳一名毕业生补贴三千元，同一企业每年最多补贴二十名。",)
+    assert [c.n for c in answer.citations] == list(range(1, len(answer.citations) + 1))
