@@ -7,6 +7,7 @@ from langchain_core.documents import Document
 
 from assistant.answer import NOT_FOUND, Answer, Citation
 from assistant.questions import LISTING, lead_line
+from ingest.clean import squeeze
 from ingest.metadata import DOCUMENT_TYPES
 from ingest.model import SECTION_SEPARATOR
 from ingest.structure import sentence_spans
@@ -101,10 +102,6 @@ def pick_quotes(candidates: list[SentenceCandidate], max_quotes: int) -> dict[in
         else:
             spans.append((c.start, c.end))
     return by_rank
-
-
-def squeeze(text: str) -> str:
-    return re.sub(r"\s+", "", text)
 
 
 def short_section(section: str) -> str:
@@ -205,9 +202,10 @@ def compose_extractive_answer(
     citations, seen = [], set()
     for rank, spans in by_rank.items():
         document = supported[rank]
-        if squeeze(document.page_content) in seen:
+        content = squeeze(document.page_content)
+        if content in seen:
             continue  # the same provision standing in another document is cited once
-        seen.add(squeeze(document.page_content))
+        seen.add(content)
         quotes = tuple(document.page_content[s:e].strip() for s, e in spans)
         citations.append(make_citation(len(citations) + 1, document, quotes))
     if section_of is not None and citations and len(citations) < max_quotes:

@@ -10,11 +10,14 @@ from dataclasses import dataclass
 
 from langchain_core.documents import Document
 
+from assistant.answer import NOT_FOUND
+from ingest.clean import squeeze
+
 QUOTE_WITH_MARK = re.compile(r"「([^「」]+)」\s*((?:\[\d+\])*)")
 MARK = re.compile(r"\[(\d+)\]")
 SENTENCE = re.compile(r"[^。！？!?\n]+[。！？!?]*")
 UNCITED = "〔未注明出处〕"
-NOT_FOUND_PREFIX = "所提供的政策文件中未找到相关规定"
+NOT_FOUND_PREFIX = NOT_FOUND.rstrip("。")
 LEAD_CHARS = 8
 
 
@@ -25,10 +28,6 @@ class GroundedText:
     text: str
     cited: tuple[Document, ...]
     warnings: tuple[str, ...]
-
-
-def squeeze(text: str) -> str:
-    return re.sub(r"\s+", "", text)
 
 
 def check_quotes(text: str, passages: list[Document], warnings: list[str]) -> str:
@@ -85,6 +84,11 @@ def renumber(text: str, passages: list[Document]) -> tuple[str, tuple[Document, 
             order.append(n)
     mapping = {old: new for new, old in enumerate(order, start=1)}
     return MARK.sub(lambda m: f"[{mapping[int(m.group(1))]}]", text), tuple(passages[n - 1] for n in order)
+
+
+def quoted_in(text: str, n: int) -> tuple[str, ...]:
+    """The quotes a checked answer attributes to citation n."""
+    return tuple(quote for quote, marks in QUOTE_WITH_MARK.findall(text) if f"[{n}]" in marks)
 
 
 def ground_answer(text: str, passages: list[Document]) -> GroundedText:

@@ -1,7 +1,6 @@
 """The optional language model: an OpenAI-compatible chat server through LangChain, held to the passages."""
 
 import logging
-import re
 from collections.abc import Iterator
 
 from langchain_core.documents import Document
@@ -10,7 +9,7 @@ from langchain_core.messages import HumanMessage, SystemMessage
 
 from assistant.answer import Answer
 from assistant.extractive import make_citation
-from assistant.grounding import ground_answer
+from assistant.grounding import NOT_FOUND_PREFIX, ground_answer, quoted_in
 from prompts import render_prompt
 
 log = logging.getLogger(__name__)
@@ -55,13 +54,8 @@ def grounded(question: str, text: str, passages: list[Document], evidence: float
     """The model's text checked against its passages, as an answer value."""
     checked = ground_answer(text, passages)
     citations = tuple(make_citation(n, d, quoted_in(checked.text, n)) for n, d in enumerate(checked.cited, start=1))
-    refused = not citations and checked.text.startswith("所提供的政策文件中未找到相关规定")
+    refused = not citations and checked.text.startswith(NOT_FOUND_PREFIX)
     return Answer(question, checked.text, refused, citations, (), evidence, checked.warnings)
-
-
-def quoted_in(text: str, n: int) -> tuple[str, ...]:
-    """The quotes the answer attributes to citation n."""
-    return tuple(q for q, marks in re.findall(r"「([^「」]+)」((?:\[\d+\])+)", text) if f"[{n}]" in marks)
 
 
 def llm_answer(llm: BaseChatModel, question: str, passages: list[Document], evidence: float) -> Answer:

@@ -23,6 +23,7 @@ MAX_QUESTION_CHARS = 2000
 FILTER_FIELDS = ("doc_id", "title", "issuer", "date", "doc_number", "source", "kind")
 SIDECAR_SUFFIX = ".meta.json"
 INGEST_CHUNK_FILES = 32
+MANIFEST_FILE = "sources.json"
 SIDECAR_FIELDS = ("title", "issuer", "date", "doc_number")
 CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
@@ -139,7 +140,7 @@ class AssistantService:
         report, began = IngestReport(), time.perf_counter()
         store_dir = Path(self.settings.data_dir).resolve()
         files = [p for p in policy_files([Path(p) for p in paths]) if store_dir not in p.resolve().parents]
-        manifest = SourceManifest(store_dir / "sources.json")
+        manifest = SourceManifest(self.store.state_path(MANIFEST_FILE))
         for start in range(0, len(files), INGEST_CHUNK_FILES):
             chunk = files[start : start + INGEST_CHUNK_FILES]
             self._ingest_chunk(chunk, manifest, {k: v for k, v in (metadata or {}).items() if v}, report)
@@ -151,7 +152,7 @@ class AssistantService:
     def _ingest_chunk(self, chunk: list[Path], manifest: SourceManifest, metadata: dict, report: IngestReport) -> None:
         """Read the changed files of a chunk, store them, and only then record them as done."""
         parsed, digests = [], {}
-        stored = {d["doc_id"] for d in self.store.documents()}
+        stored = self.store.doc_ids()
         for path in chunk:
             report.files += 1
             try:
@@ -205,10 +206,6 @@ class AssistantService:
             return None
         return self.ingest([Path(self.settings.sample_dir)])
 
-    def retrieve(self, question: str, doc_ids: list[str] | None = None, filters: dict | None = None) -> list[Document]:
-        """The passages the hybrid retriever finds for a question, within the documents and metadata given."""
-        return self.retriever.invoke(clean_question(question), doc_ids=doc_ids, filters=filters)
-
     def ask(
         self, question: str, doc_ids: list[str] | None = None, filters: dict | None = None, history: list | None = None
     ) -> Answer:
@@ -245,7 +242,7 @@ class AssistantService:
             yield with_notice(extractive, error)
 
     def _extractive(self, question, doc_ids, filters, history) -> tuple[Answer, list[Document], list[Document]]:
-        """The extractive answer, the retrieved passages, and those that hold enough of the question for a model."""
+        """The extractive answer, the retrieved passages, and the best of them (POLICYQA_LLM_PASSAGES) for a model."""
         question = clean_question(question)
         previous = previous_question(history)
         follow_up = previous is not None and is_follow_up(question)
@@ -292,10 +289,10 @@ class AssistantService:
 
     def remove(self, doc_id: str) -> int:
         """Remove a document everywhere; raises KeyError when it is not stored."""
-        if not any(d["doc_id"] == doc_id for d in self.store.documents()):
+        if doc_id not in self.store.doc_ids():
             raise KeyError(doc_id)
         removed = self.store.remove_document(doc_id)
-        manifest = SourceManifest(Path(self.settings.data_dir) / "sources.json")
+        manifest = SourceManifest(self.store.state_path(MANIFEST_FILE))
         manifest.forget_documents({doc_id})
         manifest.save()
         return removed

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ingest.clean import squeeze
+
 QUOTE = re.compile(r"「(.+?)」", re.S)
 
 
@@ -38,10 +40,6 @@ class Outcome:
             "cited_doc_ids": sorted({doc_id for doc_id, _, _ in self.cited_texts}),
             "answer": self.answer_text,
         }
-
-
-def squeeze(text: str) -> str:
-    return re.sub(r"\s+", "", text or "")
 
 
 def gold_rank(retrieved_doc_ids: list[str], gold: tuple[str, ...]) -> int | None:

@@ -1,11 +1,10 @@
 """Ingestion: from a policy file on disk to a cleaned document and its citable passages."""
 
 import hashlib
-import re
 from pathlib import Path
 
 from ingest.articles import article_spans, article_titles
-from ingest.clean import clean_policy_text
+from ingest.clean import clean_policy_text, squeeze
 from ingest.loaders import IngestError, read_policy_text
 from ingest.metadata import extract_metadata, extract_title
 from ingest.model import SECTION_SEPARATOR, Passage, PolicyDocument
@@ -27,7 +26,7 @@ __all__ = [
 
 def document_id(cleaned: str) -> str:
     """A document id derived from its content, blind to whitespace."""
-    return "doc-" + hashlib.sha1(re.sub(r"\s+", "", cleaned).encode("utf-8")).hexdigest()[:12]
+    return "doc-" + hashlib.sha1(squeeze(cleaned).encode("utf-8")).hexdigest()[:12]
 
 
 def parse_policy_text(

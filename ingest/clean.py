@@ -23,6 +23,11 @@ MIN_WRAPPED_LINES = 10
 _SPACES = re.compile(r"[ \t\u00a0\u3000\u2002\u2003\u2009\u200b\ufeff]+")
 
 
+def squeeze(text: str) -> str:
+    """The text without any whitespace: how quotes and documents are compared."""
+    return re.sub(r"\s+", "", text)
+
+
 def normalize_line(line: str) -> str:
     """Strip a line's outer whitespace and collapse runs of inner spaces to one."""
     return _SPACES.sub(" ", line).strip()

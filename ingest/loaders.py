@@ -5,6 +5,8 @@ from pathlib import Path
 
 from charset_normalizer import from_bytes
 
+from ingest.clean import squeeze
+
 TEXT_SUFFIXES = {".txt", ".md", ".markdown", ".text"}
 DOCUMENT_SUFFIXES = TEXT_SUFFIXES | {".docx", ".pdf", ".html", ".htm"}
 LEGACY_OFFICE = {".doc": "Word", ".wps": "WPS 文字", ".xls": "Excel", ".et": "WPS 表格", ".ppt": "PowerPoint", ".dps": "WPS 演示"}
@@ -150,7 +152,7 @@ def read_pdf(path: Path) -> str:
         raise IngestError(f"{path}: PDF 文件已损坏或无法读取（{error}），请重新导出 PDF 后再导入") from error
     lines = [line for page in pages for line in page + [""] if not line or not PAGE_NUMBER.match(line)]
     text = "\n".join(lines)
-    if not re.sub(r"\s+", "", text):
+    if not squeeze(text):
         raise IngestError(f"{path}: PDF 中没有可提取的文字（可能是扫描件），请先进行 OCR 文字识别后再导入")
     return text
 

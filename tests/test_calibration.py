@@ -81,11 +81,3 @@ def test_bundled_model_on_the_chinese_sample_is_measured_and_remembered(sample_s
     reused = load_or_calibrate(sample_service.store, fuse_rankings, retriever.model_label, path)
     assert reused.dense_weight == 0.7
 
-
-def test_spreading_lets_other_documents_in_before_a_third_passage_of_one():
-    from vectorstore.retriever import spread_documents
-
-    ranked = [("a1", 9), ("a2", 8), ("a3", 7), ("b1", 6), ("a4", 5), ("c1", 4)]
-    spread = spread_documents(ranked, lambda pid: pid[0], per_document=2)
-    assert [pid for pid, _ in spread] == ["a1", "a2", "b1", "c1", "a3", "a4"]
-    assert spread_documents(ranked, lambda pid: pid[0], per_document=0) == ranked

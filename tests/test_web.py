@@ -6,7 +6,7 @@ from gradio_client import Client
 from assistant.answer import Answer, Citation
 from conftest import free_port
 from web.render import render_answer
-from web.ui import build_demo, launch_options
+from web.ui import build_demo, launch_options, message_text
 
 
 @pytest.fixture(scope="module")
@@ -16,11 +16,6 @@ def served_chat(sample_service):
     demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, **launch_options())
     yield f"http://127.0.0.1:{port}/"
     demo.close()
-
-
-def message_text(message: dict) -> str:
-    content = message["content"]
-    return content if isinstance(content, str) else "".join(part.get("text", "") for part in content)
 
 
 def test_chat_answers_with_the_quote_and_expandable_citations(served_chat):

@@ -23,19 +23,6 @@ def fuse_rankings(rankings: list[tuple[list[str], float]], limit: int) -> list[t
     return sorted(scores.items(), key=lambda item: -item[1])[:limit]
 
 
-def spread_documents(ranked: list[tuple[str, float]], doc_of, per_document: int) -> list[tuple[str, float]]:
-    """Keep the order, but let no document hold more than `per_document` places before every other has had its turn."""
-    if per_document <= 0:
-        return ranked
-    counts: dict[str, int] = {}
-    first, deferred = [], []
-    for item in ranked:
-        doc_id = doc_of(item[0])
-        counts[doc_id] = counts.get(doc_id, 0) + 1
-        (first if counts[doc_id] <= per_document else deferred).append(item)
-    return first + deferred
-
-
 class HybridRetriever(BaseRetriever):
     """BM25 over Chinese tokens fused with dense similarity; each result carries its citation metadata."""
 
@@ -46,7 +33,6 @@ class HybridRetriever(BaseRetriever):
     candidates: int = 50
     dense_weight: float | None = None  # None: measured on the store's own passages
     model_label: str = ""
-    per_document: int = 0
     calibration_path: Path | None = None
     _calibration: tuple[int, Calibration | None] | None = PrivateAttr(default=None)
 
@@ -78,8 +64,7 @@ class HybridRetriever(BaseRetriever):
         dense = self.store.dense_search(query, self.candidates, allowed) if weight > 0 else []
         lexical_rank = {pid: rank for rank, (pid, _) in enumerate(lexical)}
         dense_rank = {pid: rank for rank, (pid, _) in enumerate(dense)}
-        fused = fuse_rankings([([pid for pid, _ in lexical], 1.0), ([pid for pid, _ in dense], weight)], self.candidates)
-        fused = spread_documents(fused, lambda pid: self.store.passage(pid).doc_id, self.per_document)[: self.k]
+        fused = fuse_rankings([([pid for pid, _ in lexical], 1.0), ([pid for pid, _ in dense], weight)], self.k)
         return [self._document(pid, score, lexical_rank.get(pid), dense_rank.get(pid)) for pid, score in fused]
 
     def as_document(self, passage_id: str) -> Document:

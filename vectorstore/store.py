@@ -112,6 +112,10 @@ class PassageStore:
         """One stored passage by id."""
         return self._passages[passage_id]
 
+    def doc_ids(self) -> set[str]:
+        """The ids of the stored documents."""
+        return set(self._by_document)
+
     def passages_of(self, doc_id: str) -> list[StoredPassage]:
         """A document's passages in document order."""
         return self._by_document.get(doc_id, [])
