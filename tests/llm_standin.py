@@ -47,11 +47,14 @@ class StandInChatServer:
     async def complete(self, request: Request):
         body = await request.json()
         self.requests.append(body)
-        if self.delay:
-            await asyncio.sleep(self.delay)
-        if self.fail_with:
-            return JSONResponse({"error": {"message": "model crashed", "type": "server_error"}}, status_code=self.fail_with)
+        # Take this request's reply (and its failure) on arrival: a request the client has already
+        # given up on must not wake later and take the reply scripted for the next test.
         reply = self.replies.popleft() if self.replies else DEFAULT_REPLY
+        fail_with, delay = self.fail_with, self.delay
+        if delay:
+            await asyncio.sleep(delay)
+        if fail_with:
+            return JSONResponse({"error": {"message": "model crashed", "type": "server_error"}}, status_code=fail_with)
         if body.get("stream"):
             return StreamingResponse(self._chunks(reply, body.get("model", "standin")), media_type="text/event-stream")
         return JSONResponse(
