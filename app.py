@@ -31,17 +31,18 @@ def create_service(settings: Settings):
 
 
 def create_app(settings: Settings):
-    """The Gradio web chat over a service built from these settings."""
-    from web.ui import build_demo
+    """The whole server (web pages, REST and OpenAI-compatible APIs) over a service built from these settings."""
+    from web.server import create_server
 
-    return build_demo(create_service(settings))
+    return create_server(create_service(settings), settings)
 
 
 def command_serve(settings: Settings, _args) -> int:
-    demo = create_app(settings)
-    from web.ui import launch_options
+    import uvicorn
 
-    demo.launch(server_name=settings.host, server_port=settings.port, **launch_options())
+    app = create_app(settings)
+    print(f"PolicyQA 已启动：http://{settings.host}:{settings.port}/  （接口文档：/docs）", file=sys.stderr)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
     return 0
 
 

@@ -73,6 +73,55 @@ class Settings(BaseSettings):
         30.0, gt=0, le=600, description="Seconds to wait for the chat server before answering extractively instead."
     )
     llm_passages: int = Field(5, ge=1, le=20, description="Retrieved passages given to the language model.")
+    chroma_url: str = Field(
+        "",
+        description=(
+            "URL of a Chroma server (`chroma run`), e.g. http://127.0.0.1:8000; empty means the embedded store "
+            "under the data directory. Several app processes can share one server."
+        ),
+    )
+    admin_password: str = Field(
+        "", description="Password that unlocks the knowledge-base tab of the web page; empty hides that tab."
+    )
+    auth: str = Field(
+        "", description="Logins the web page asks for, as `user:password` pairs separated by commas; empty means no login."
+    )
+    api_keys: str = Field(
+        "", description="Comma-separated keys that may read through /api/v1 and /v1 (sent as `Authorization: Bearer KEY`)."
+    )
+    admin_keys: str = Field(
+        "", description="Comma-separated keys that may also add and remove documents through /api/v1."
+    )
+    cors_origins: str = Field(
+        "", description="Comma-separated origins allowed to call the APIs from a browser (CORS), e.g. https://oa.example.gov.cn."
+    )
+    embed_origins: str = Field(
+        "",
+        description=(
+            "Comma-separated origins allowed to show /embed in an iframe (CSP frame-ancestors); "
+            "empty allows the app's own origin only."
+        ),
+    )
+    max_upload_mb: int = Field(50, ge=1, le=2048, description="Largest file accepted for upload through the page or the API, in MB.")
+    max_request_kb: int = Field(256, ge=1, le=65536, description="Largest JSON request body the APIs accept, in KB.")
+
+    @staticmethod
+    def listed(value: str) -> list[str]:
+        """The items of a comma-separated setting, blanks dropped."""
+        return [item.strip() for item in value.split(",") if item.strip()]
+
+    def logins(self) -> list[tuple[str, str]]:
+        """The web page's logins from `auth`."""
+        return [tuple(pair.split(":", 1)) for pair in self.listed(self.auth)]
+
+    @field_validator("auth")
+    @classmethod
+    def auth_pairs_have_passwords(cls, value):
+        """Each login must be written user:password."""
+        bad = [pair for pair in cls.listed(value) if ":" not in pair or not pair.split(":", 1)[1]]
+        if bad:
+            raise ValueError("应写成 user:password，多个用逗号分隔")
+        return value
 
     @field_validator("dense_weight")
     @classmethod

@@ -301,6 +301,18 @@ class AssistantService:
         """The cleaned text of a stored document."""
         return self.store.document_text(doc_id)
 
+    def health(self) -> dict:
+        """Whether the store answers, how many documents and passages it holds, and the models in use."""
+        return {
+            "status": "ok",
+            "documents": len(self.store.doc_ids()),
+            "passages": len(self.store),
+            "embedding_model": self.retriever.model_label,
+            "dense_weight": self.retriever.effective_dense_weight(),
+            "llm": self.settings.llm_model or "default" if self.settings.llm_base_url else None,
+            "store": self.settings.chroma_url or "embedded",
+        }
+
 
 def create_service(settings) -> AssistantService:
     """Build the store, the embedding model and the retriever from the settings."""

@@ -86,8 +86,8 @@ def wire_events(service: AssistantService, parts: dict) -> None:
     parts["clear"].click(lambda: ("", []), None, [question, chatbot], api_visibility="private")
 
 
-def build_demo(service: AssistantService) -> gr.Blocks:
-    """The whole web chat over one assistant service."""
+def build_demo(service: AssistantService, settings=None) -> gr.Blocks:
+    """The whole web chat over one assistant service (`settings` for the admin tab and limits, when given)."""
     with gr.Blocks(title="PolicyQA 政策问答助手") as demo:
         wire_events(service, build_layout())
     return demo

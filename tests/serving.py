@@ -1,0 +1,34 @@
+"""Serving an app on loopback for tests: a real uvicorn server in a thread of the test process."""
+
+import threading
+import time
+from contextlib import contextmanager
+
+import httpx
+import uvicorn
+
+from conftest import free_port
+
+
+@contextmanager
+def served(app, ready_path: str = "/healthz"):
+    """Serve a FastAPI app on a free loopback port; yields its base URL (no trailing slash)."""
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url + ready_path, timeout=2).status_code < 500:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    else:
+        raise RuntimeError(f"server on {url} did not become ready")
+    try:
+        yield url
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
