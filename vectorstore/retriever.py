@@ -57,6 +57,7 @@ class HybridRetriever(BaseRetriever):
         run_manager: CallbackManagerForRetrieverRun,
         doc_ids: list[str] | None = None,
         filters: dict | None = None,
+        k: int | None = None,
     ) -> list[Document]:
         weight = self.effective_dense_weight()
         allowed = self.store.matching(doc_ids, filters)
@@ -64,7 +65,7 @@ class HybridRetriever(BaseRetriever):
         dense = self.store.dense_search(query, self.candidates, allowed) if weight > 0 else []
         lexical_rank = {pid: rank for rank, (pid, _) in enumerate(lexical)}
         dense_rank = {pid: rank for rank, (pid, _) in enumerate(dense)}
-        fused = fuse_rankings([([pid for pid, _ in lexical], 1.0), ([pid for pid, _ in dense], weight)], self.k)
+        fused = fuse_rankings([([pid for pid, _ in lexical], 1.0), ([pid for pid, _ in dense], weight)], k or self.k)
         return [self._document(pid, score, lexical_rank.get(pid), dense_rank.get(pid)) for pid, score in fused]
 
     def as_document(self, passage_id: str) -> Document:
