@@ -37,11 +37,19 @@ def create_app(settings: Settings):
     return create_server(create_service(settings), settings)
 
 
+def api_access_notice(settings: Settings) -> str:
+    """What the operator should know at start about who may call the APIs."""
+    if settings.api_keys or settings.admin_keys:
+        return "接口 /api/v1 与 /v1 需要密钥（Authorization: Bearer <密钥>）。"
+    return "未配置 API 密钥（POLICYQA_API_KEYS / POLICYQA_ADMIN_KEYS）：接口 /api/v1 与 /v1 只接受本机请求。"
+
+
 def command_serve(settings: Settings, _args) -> int:
     import uvicorn
 
     app = create_app(settings)
     print(f"PolicyQA 已启动：http://{settings.host}:{settings.port}/  （接口文档：/docs）", file=sys.stderr)
+    print(api_access_notice(settings), file=sys.stderr)
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
     return 0
 

@@ -2,9 +2,10 @@
 
 import json
 import re
+import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from langchain_core.documents import Document
@@ -24,6 +25,7 @@ FILTER_FIELDS = ("doc_id", "title", "issuer", "date", "doc_number", "source", "k
 SIDECAR_SUFFIX = ".meta.json"
 INGEST_CHUNK_FILES = 32
 MANIFEST_FILE = "sources.json"
+UPLOADS_DIR = "uploads"
 SIDECAR_FIELDS = ("title", "issuer", "date", "doc_number")
 CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
@@ -42,10 +44,17 @@ class IngestReport:
     passages_added: int = 0
     seconds: float = 0.0
 
+    errors: list[str] = field(default_factory=list)
+    doc_ids: list[str] = field(default_factory=list)
+
     @property
     def passages_per_second(self) -> float:
+        """Passages stored per second of the run."""
         return self.passages_added / self.seconds if self.seconds else 0.0
-    errors: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        """The report as JSON-ready data."""
+        return {**asdict(self), "passages_per_second": round(self.passages_per_second, 1)}
 
 
 def policy_files(paths: list[Path]) -> list[Path]:
@@ -63,6 +72,14 @@ def policy_files(paths: list[Path]) -> list[Path]:
         else:
             found.append(path)
     return found
+
+
+def upload_name(filename: str) -> str:
+    """The base name an uploaded file is kept under; refused when nothing usable is left."""
+    name = re.sub(r"[\x00-\x1f]", "", Path(str(filename).replace("\\", "/")).name).lstrip(".").strip()
+    if not name or name.endswith(SIDECAR_SUFFIX):
+        raise IngestError(f"文件名无效（{filename!r}），请使用如 通知.docx 这样的文件名")
+    return name[-200:]
 
 
 def check_filters(filters: dict | None) -> dict | None:
@@ -128,6 +145,7 @@ class AssistantService:
         self.store = store
         self.retriever = retriever
         self.llm = llm
+        self._writing = threading.Lock()
 
     def ingest(self, paths: list[Path], progress=None, metadata: dict | None = None) -> IngestReport:
         """Ingest files and folders, a chunk of files at a time; unchanged files are skipped, a failing one is reported.
@@ -137,9 +155,17 @@ class AssistantService:
         and started again finishes the work: passage ids derive from content, and a file is recorded as
         done only once its passages are stored.
         """
+        with self._writing:
+            return self._ingest(paths, progress, metadata)
+
+    def _ingest(self, paths: list[Path], progress, metadata: dict | None) -> IngestReport:
         report, began = IngestReport(), time.perf_counter()
         store_dir = Path(self.settings.data_dir).resolve()
-        files = [p for p in policy_files([Path(p) for p in paths]) if store_dir not in p.resolve().parents]
+        named = {Path(p).resolve() for p in paths if Path(p).is_file()}
+        files = [
+            p for p in policy_files([Path(p) for p in paths])
+            if p.resolve() in named or store_dir not in p.resolve().parents
+        ]
         manifest = SourceManifest(self.store.state_path(MANIFEST_FILE))
         for start in range(0, len(files), INGEST_CHUNK_FILES):
             chunk = files[start : start + INGEST_CHUNK_FILES]
@@ -172,6 +198,27 @@ class AssistantService:
             manifest.record(source, digests[source], [d.doc_id for d, _ in parsed if d.source == source])
         manifest.save()
 
+    def ingest_upload(self, filename: str, content: bytes, metadata: dict | None = None) -> IngestReport:
+        """Keep an uploaded file under the data directory and ingest it; a file that cannot be read is refused unstored.
+
+        The upload replaces an earlier one of the same name (its old passages go); only the file's
+        base name is used, so a name such as `../../x.txt` cannot write outside the uploads folder.
+        """
+        name = upload_name(filename)
+        uploads = Path(self.settings.data_dir) / UPLOADS_DIR
+        incoming = uploads / ".incoming"
+        incoming.mkdir(parents=True, exist_ok=True)
+        staged = incoming / name
+        staged.write_bytes(content)
+        try:
+            load_policy_file(staged, self.settings.passage_max_chars)
+        except IngestError as error:
+            staged.unlink(missing_ok=True)
+            raise IngestError(str(error).replace(str(staged), name)) from error
+        final = uploads / name
+        staged.replace(final)
+        return self.ingest([final], metadata=metadata)
+
     def ingest_texts(self, texts: list[dict]) -> IngestReport:
         """Ingest in-memory documents: dicts with `text`, `source` and optionally `doc_id` and `title`."""
         report, began = IngestReport(files=len(texts)), time.perf_counter()
@@ -195,6 +242,7 @@ class AssistantService:
             if not passages:
                 report.errors.append(f"{document.source}: 没有切分出可检索的段落，请检查文件内容")
         usable = [(d, p) for d, p in parsed if p]
+        report.doc_ids.extend(d.doc_id for d, _ in usable)
         for added in self.store.add_documents(usable):
             report.passages_added += added
             report.documents_added += bool(added)
@@ -289,17 +337,24 @@ class AssistantService:
 
     def remove(self, doc_id: str) -> int:
         """Remove a document everywhere; raises KeyError when it is not stored."""
-        if doc_id not in self.store.doc_ids():
-            raise KeyError(doc_id)
-        removed = self.store.remove_document(doc_id)
-        manifest = SourceManifest(self.store.state_path(MANIFEST_FILE))
-        manifest.forget_documents({doc_id})
-        manifest.save()
-        return removed
+        with self._writing:
+            if doc_id not in self.store.doc_ids():
+                raise KeyError(doc_id)
+            removed = self.store.remove_document(doc_id)
+            manifest = SourceManifest(self.store.state_path(MANIFEST_FILE))
+            manifest.forget_documents({doc_id})
+            manifest.save()
+            return removed
 
     def document_text(self, doc_id: str) -> str:
         """The cleaned text of a stored document."""
         return self.store.document_text(doc_id)
+
+    def search(
+        self, query: str, k: int = 8, doc_ids: list[str] | None = None, filters: dict | None = None
+    ) -> list[Document]:
+        """The k passages retrieved for a query, each with its scores and citation metadata."""
+        return self.retriever.invoke(clean_question(query), doc_ids=doc_ids, filters=check_filters(filters), k=k)
 
     def health(self) -> dict:
         """Whether the store answers, how many documents and passages it holds, and the models in use."""
@@ -312,6 +367,18 @@ class AssistantService:
             "llm": self.settings.llm_model or "default" if self.settings.llm_base_url else None,
             "store": self.settings.chroma_url or "embedded",
         }
+
+    def retrieved(
+        self, question: str, doc_ids: list[str] | None = None, filters: dict | None = None, history: list | None = None
+    ) -> list[Document]:
+        """The passages an answer to this question is composed from (follow-ups included), with their scores."""
+        return self._extractive(question, doc_ids, filters, history)[1]
+
+    def feedback(self):
+        """Readers' 👍/👎 on answers: a FeedbackStore in SQLite under the data directory."""
+        from assistant.feedback import FeedbackStore
+
+        return FeedbackStore(Path(self.settings.data_dir) / "feedback.sqlite3")
 
 
 def create_service(settings) -> AssistantService:

@@ -11,10 +11,10 @@ from conftest import free_port
 
 
 @contextmanager
-def served(app, ready_path: str = "/healthz"):
-    """Serve a FastAPI app on a free loopback port; yields its base URL (no trailing slash)."""
+def served(app, ready_path: str = "/healthz", host: str = "127.0.0.1"):
+    """Serve a FastAPI app on a free port (of `host`); yields its loopback base URL (no trailing slash)."""
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     url = f"http://127.0.0.1:{port}"

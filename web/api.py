@@ -1,9 +1,58 @@
 """The REST API under /api/v1 and the health check: thin routes over the assistant service."""
 
-from fastapi import APIRouter
+from typing import Annotated
 
-from assistant import AssistantService
+from fastapi import APIRouter, File, Form, HTTPException, UploadFile
+from fastapi.concurrency import run_in_threadpool
+from langchain_core.documents import Document
+from pydantic import BaseModel, ConfigDict, Field
+
+from assistant import AssistantService, QuestionError
+from ingest import IngestError
 from settings import Settings
+
+SCORE_FIELDS = ("score", "lexical_rank", "dense_rank")
+
+
+class Turn(BaseModel):
+    """One earlier turn of the conversation."""
+
+    role: str = Field(description="user 或 assistant")
+    content: str
+
+
+class AskRequest(BaseModel):
+    """A question, with the conversation so far and the documents to search."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    question: str = Field(description="问题", examples=["先行先试中出现的失误能否免责？"])
+    history: list[Turn | str] | None = Field(None, description="此前的对话，用于理解追问")
+    doc_ids: list[str] | None = Field(None, description="只在这些文档中查找")
+    filters: dict[str, str] | None = Field(None, description="按元数据过滤，如 {\"issuer\": \"财政部\"}")
+
+
+class SearchRequest(BaseModel):
+    """A search for passages."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    query: str = Field(description="检索词或问题", examples=["容错免责"])
+    k: int = Field(8, ge=1, le=50, description="返回的段落数")
+    doc_ids: list[str] | None = None
+    filters: dict[str, str] | None = None
+
+
+def passage_result(document: Document) -> dict:
+    """A retrieved passage as the API returns it: text, scores and citation metadata."""
+    metadata = dict(document.metadata)
+    scores = {k: metadata.pop(k, None) for k in SCORE_FIELDS}
+    return {"passage_id": document.id, "text": document.page_content, **scores, "metadata": metadata}
+
+
+def unprocessable(error: Exception) -> HTTPException:
+    """A 422 carrying the service's own explanation."""
+    return HTTPException(status_code=422, detail=str(error))
 
 
 def health_router(service: AssistantService, settings: Settings) -> APIRouter:
@@ -12,6 +61,66 @@ def health_router(service: AssistantService, settings: Settings) -> APIRouter:
 
     @router.get("/healthz", tags=["health"], summary="健康检查")
     def healthz() -> dict:
-        return service.health()
+        try:
+            return service.health()
+        except Exception as error:  # noqa: BLE001 - any store failure means "not healthy"
+            raise HTTPException(status_code=503, detail=f"向量库不可用：{error}") from error
+
+    return router
+
+
+def api_router(service: AssistantService, settings: Settings) -> APIRouter:
+    """The /api/v1 routes: ask, search, list, upload and remove documents."""
+    router = APIRouter(prefix="/api/v1", tags=["api"])
+
+    @router.post("/ask", summary="提问：答案与引用（与 app.py ask --json 相同）")
+    def ask(request: AskRequest) -> dict:
+        history = [t.model_dump() if isinstance(t, Turn) else t for t in request.history or []]
+        try:
+            answer = service.ask(request.question, doc_ids=request.doc_ids, filters=request.filters, history=history)
+        except QuestionError as error:
+            raise unprocessable(error) from error
+        return answer.to_dict()
+
+    @router.post("/search", summary="检索段落（含得分与元数据）")
+    def search(request: SearchRequest) -> dict:
+        try:
+            documents = service.search(request.query, k=request.k, doc_ids=request.doc_ids, filters=request.filters)
+        except QuestionError as error:
+            raise unprocessable(error) from error
+        return {"query": request.query, "passages": [passage_result(d) for d in documents]}
+
+    @router.get("/documents", summary="列出文档")
+    def documents() -> dict:
+        return {"documents": service.documents()}
+
+    @router.post("/documents", summary="上传并导入一个文件（txt、md、docx、pdf、html）", status_code=201)
+    async def upload(
+        file: Annotated[UploadFile, File(description="政策文件")],
+        title: Annotated[str | None, Form()] = None,
+        issuer: Annotated[str | None, Form()] = None,
+        date: Annotated[str | None, Form()] = None,
+        doc_number: Annotated[str | None, Form()] = None,
+    ) -> dict:
+        content = await file.read()
+        given = {"title": title, "issuer": issuer, "date": date, "doc_number": doc_number}
+        metadata = {k: v for k, v in given.items() if v}
+        try:
+            report = await run_in_threadpool(service.ingest_upload, file.filename or "", content, metadata)
+        except IngestError as error:
+            raise unprocessable(error) from error
+        except OSError as error:
+            raise HTTPException(status_code=507, detail=f"无法保存文件（{error.strerror or error}）：请检查数据目录的磁盘空间和写权限") from error
+        if report.errors and not report.doc_ids:
+            raise HTTPException(status_code=422, detail="；".join(report.errors))
+        return report.to_dict()
+
+    @router.delete("/documents/{doc_id}", summary="删除一篇文档")
+    def remove(doc_id: str) -> dict:
+        try:
+            removed = service.remove(doc_id)
+        except KeyError as error:
+            raise HTTPException(status_code=404, detail=f"没有编号为 {doc_id} 的文档") from error
+        return {"doc_id": doc_id, "passages_removed": removed}
 
     return router

@@ -1,20 +1,77 @@
 """The one HTTP server: REST API, OpenAI-compatible API and the web pages, all over one assistant service."""
 
+import json
 import gradio as gr
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
 
 from assistant import AssistantService
 from settings import Settings
+from web.guard import Access, ApiGuard, FrameRules, error_body
+
+
+def access_of(settings: Settings) -> Access:
+    """The API keys and size limits in these settings."""
+    return Access(
+        read_keys=tuple(settings.listed(settings.api_keys)),
+        admin_keys=tuple(settings.listed(settings.admin_keys)),
+        max_json_bytes=settings.max_request_kb * 1024,
+        max_upload_bytes=settings.max_upload_mb * 1024 * 1024,
+    )
+
+
+def validation_message(error: RequestValidationError) -> str:
+    """A malformed request's problems in one line: where and what."""
+    problems = [f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg')}" for e in error.errors()]
+    return "请求格式有误：" + "；".join(problems[:5])
+
+
+def add_error_handlers(app: FastAPI) -> None:
+    """Errors as JSON; in OpenAI's shape on /v1 so its clients can read them."""
+
+    async def http_error(request: Request, error: HTTPException):
+        detail = error.detail if isinstance(error.detail, str) else str(error.detail)
+        return error_response(request, error.status_code, detail, getattr(error, "headers", None))
+
+    async def invalid_request(request: Request, error: RequestValidationError):
+        return error_response(request, 422, validation_message(error))
+
+    app.add_exception_handler(HTTPException, http_error)
+    app.add_exception_handler(RequestValidationError, invalid_request)
+
+
+def error_response(request: Request, status: int, message: str, headers: dict | None = None) -> JSONResponse:
+    """A JSON error response in the shape of the API the request went to."""
+    return JSONResponse(content=json.loads(error_body(request.url.path, status, message)), status_code=status, headers=headers)
 
 
 def create_server(service: AssistantService, settings: Settings) -> FastAPI:
     """The FastAPI application serving the APIs under /api/v1 and /v1, the chat at / and /embed."""
-    from web.ui import build_demo, launch_options
+    from web.api import api_router, health_router
+    from web.openai_api import openai_router
+    from web.ui import build_demo, build_embed, launch_options
 
-    from web.api import health_router
-
-    app = FastAPI(title="PolicyQA 政策问答助手 API", version="1")
+    app = FastAPI(
+        title="PolicyQA 政策问答助手 API",
+        version="1",
+        description="依据知识库中的政策文件作答并逐条注明出处。/api/v1 与 /v1 需 `Authorization: Bearer <密钥>`。",
+    )
+    add_error_handlers(app)
     app.include_router(health_router(service, settings))
+    app.include_router(api_router(service, settings))
+    app.include_router(openai_router(service))
     logins = settings.logins() or None
+    gr.mount_gradio_app(app, build_embed(service, settings), path="/embed", auth=logins, **launch_options())
     gr.mount_gradio_app(app, build_demo(service, settings), path="/", auth=logins, **launch_options())
+    app.add_middleware(ApiGuard, access=access_of(settings))
+    app.add_middleware(FrameRules, embed_origins=settings.listed(settings.embed_origins))
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.listed(settings.cors_origins),
+        allow_methods=["GET", "POST", "DELETE", "OPTIONS"],
+        allow_headers=["Authorization", "Content-Type"],
+    )
     return app

@@ -1,0 +1,188 @@
+"""What every request passes before a route sees it: API keys, body size limits and framing rules.
+
+Written as plain ASGI middleware so that a missing key is refused before the body is read or
+validated, and an oversized body is refused before it is held in memory.
+"""
+
+import hmac
+import ipaddress
+import json
+from dataclasses import dataclass
+
+API_PREFIXES = ("/api/v1", "/v1")
+WRITE_ROUTES = ("/api/v1/documents",)
+WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
+
+
+class BodyTooLarge(Exception):
+    """The request body went past its limit while being read."""
+
+
+@dataclass(frozen=True)
+class Access:
+    """Who may call the APIs, and how much they may send."""
+
+    read_keys: tuple[str, ...]
+    admin_keys: tuple[str, ...]
+    max_json_bytes: int
+    max_upload_bytes: int
+
+    @property
+    def open_on_loopback(self) -> bool:
+        """No keys configured: the APIs answer local callers only."""
+        return not self.read_keys and not self.admin_keys
+
+
+def is_api(path: str) -> bool:
+    """Whether a path belongs to the key-protected APIs."""
+    return any(path == p or path.startswith(p + "/") for p in API_PREFIXES)
+
+
+def is_write(method: str, path: str) -> bool:
+    """Whether a request changes the knowledge base."""
+    return method in WRITE_METHODS and any(path.startswith(p) for p in WRITE_ROUTES)
+
+
+def is_loopback(scope: dict) -> bool:
+    """Whether the caller is on this machine."""
+    host = (scope.get("client") or ("", 0))[0]
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host in ("localhost", "testclient")
+
+
+def bearer_key(scope: dict) -> str | None:
+    """The key sent as `Authorization: Bearer KEY`, if any."""
+    for name, value in scope.get("headers", []):
+        if name == b"authorization":
+            scheme, _, key = value.decode("latin-1").partition(" ")
+            return key.strip() if scheme.lower() == "bearer" and key.strip() else None
+    return None
+
+
+def known(key: str, keys: tuple[str, ...]) -> bool:
+    """Whether a key is among these, compared in constant time."""
+    return any(hmac.compare_digest(key.encode(), k.encode()) for k in keys)
+
+
+def refusal(access: Access, scope: dict) -> tuple[int, str] | None:
+    """Why this API request may not go on (status, message), or None when it may."""
+    if access.open_on_loopback:
+        if is_loopback(scope):
+            return None
+        return 403, "未配置 API 密钥，接口只接受本机请求；请设置 POLICYQA_API_KEYS / POLICYQA_ADMIN_KEYS"
+    key = bearer_key(scope)
+    if key is None:
+        return 401, "缺少 API 密钥：请在请求头中加入 Authorization: Bearer <密钥>"
+    if known(key, access.admin_keys):
+        return None
+    if not known(key, access.read_keys):
+        return 401, "API 密钥无效"
+    if is_write(scope["method"], scope["path"]):
+        return 403, "此密钥只能读取；增删文档需要管理密钥（POLICYQA_ADMIN_KEYS）"
+    return None
+
+
+def content_length(scope: dict) -> int | None:
+    """The declared body size, if the client declared one."""
+    for name, value in scope.get("headers", []):
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None
+
+
+def error_body(path: str, status: int, message: str) -> bytes:
+    """An error in the style of the API it belongs to (OpenAI's for /v1)."""
+    if path.startswith("/v1"):
+        kind = "invalid_request_error" if status < 500 else "server_error"
+        return json.dumps({"error": {"message": message, "type": kind, "code": status}}, ensure_ascii=False).encode()
+    return json.dumps({"detail": message}, ensure_ascii=False).encode()
+
+
+async def send_error(send, path: str, status: int, message: str) -> None:
+    """Answer a request with a JSON error."""
+    body = error_body(path, status, message)
+    headers = [(b"content-type", b"application/json; charset=utf-8"), (b"content-length", str(len(body)).encode())]
+    if status == 401:
+        headers.append((b"www-authenticate", b"Bearer"))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+class ApiGuard:
+    """Refuses API requests without the right key, and bodies over their limit, before any route runs."""
+
+    def __init__(self, app, access: Access) -> None:
+        self.app = app
+        self.access = access
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http" or scope["method"] == "OPTIONS" or not is_api(scope["path"]):
+            await self.app(scope, receive, send)
+            return
+        denied = refusal(self.access, scope)
+        if denied:
+            await send_error(send, scope["path"], *denied)
+            return
+        limit = self.access.max_upload_bytes if is_write(scope["method"], scope["path"]) else self.access.max_json_bytes
+        too_large = f"请求体过大：上限 {limit // 1024} KB" if limit < 1 << 20 else f"文件过大：上限 {limit >> 20} MB"
+        declared = content_length(scope)
+        if declared is not None and declared > limit:
+            await send_error(send, scope["path"], 413, too_large)
+            return
+        await self._call_counting(scope, receive, send, limit, too_large)
+
+    async def _call_counting(self, scope, receive, send, limit: int, too_large: str) -> None:
+        """Pass the request on; if its body grows past the limit, whatever the route answers becomes a 413."""
+        received, overflow, answered = 0, False, False
+
+        async def counting_receive():
+            nonlocal received, overflow
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > limit:
+                overflow = True
+                raise BodyTooLarge
+            return message
+
+        async def watching_send(message):
+            nonlocal answered
+            if not overflow:
+                answered = answered or message["type"] == "http.response.start"
+                await send(message)
+            elif not answered:
+                answered = True
+                await send_error(send, scope["path"], 413, too_large)
+
+        try:
+            await self.app(scope, counting_receive, watching_send)
+        except BodyTooLarge:
+            if not answered:
+                await send_error(send, scope["path"], 413, too_large)
+
+
+class FrameRules:
+    """Sets who may show the pages in a frame: /embed the listed origins, everything else this site only."""
+
+    def __init__(self, app, embed_origins: list[str]) -> None:
+        self.app = app
+        self.embed_policy = " ".join(["frame-ancestors 'self'", *embed_origins]).encode()
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        embed = scope["path"] == "/embed" or scope["path"].startswith("/embed/")
+        policy = self.embed_policy if embed else b"frame-ancestors 'self'"
+
+        async def framed_send(message):
+            if message["type"] == "http.response.start":
+                headers = [h for h in message.get("headers", []) if h[0].lower() != b"content-security-policy"]
+                message = {**message, "headers": [*headers, (b"content-security-policy", policy)]}
+            await send(message)
+
+        await self.app(scope, receive, framed_send)
