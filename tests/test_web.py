@@ -1,32 +1,43 @@
-"""The web chat served on loopback, called over HTTP through its public API, and its escaping."""
+"""The web chat served on loopback, called over HTTP through its public API; its rendering, exports and feedback store."""
+
+import csv
+import io
 
 import pytest
 from gradio_client import Client
 
 from assistant.answer import Answer, Citation
-from conftest import free_port
-from web.render import render_answer
-from web.ui import build_demo, launch_options, message_text
+from assistant.feedback import FeedbackStore
+from conftest import make_settings
+from serving import served
+from web.render import conversation_markdown, render_answer, surrounding_text
+from web.server import create_server
+from web.ui import message_text
+
+PLANTED = "<script>alert(1)</script><img src=x onerror=alert(2)>"
 
 
 @pytest.fixture(scope="module")
-def served_chat(sample_service):
-    demo = build_demo(sample_service)
-    port = free_port()
-    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, **launch_options())
-    yield f"http://127.0.0.1:{port}/"
-    demo.close()
+def served_chat(sample_service, tmp_path_factory):
+    settings = make_settings(tmp_path_factory.mktemp("web-unused"), admin_password="管理员口令")
+    with served(create_server(sample_service, settings)) as url:
+        yield url + "/"
 
 
-def test_chat_answers_with_the_quote_and_expandable_citations(served_chat):
+def hubei_id(service) -> str:
+    return next(d["doc_id"] for d in service.documents() if d["title"].startswith("中共湖北省委关于"))
+
+
+def test_chat_answers_with_the_quote_and_citations_its_markers_link_to(served_chat):
     client = Client(served_chat, verbose=False)
     cleared, history = client.predict("先行先试中出现的失误能否免责？", [], api_name="/ask")
     assert cleared == ""
     assert [m["role"] for m in history] == ["user", "assistant"]
     reply = message_text(history[-1])
     assert "因缺乏经验、先行先试出现的失误" in reply
-    assert "<details" in reply and "健全完善容错免责机制" in reply
-    assert "<mark>" in reply
+    assert 'href="#cite-0-1"' in reply and '<details id="cite-0-1"' in reply
+    assert "健全完善容错免责机制" in reply and "<mark>" in reply
+    assert "阅读原文上下文" in reply and "严肃整治干部不担当不作为" in reply  # the document around the passage
 
 
 def test_chat_declines_plainly_and_marks_nearest_passages_as_only_possibly_related(served_chat):
@@ -43,14 +54,63 @@ def test_a_follow_up_in_the_chat_uses_the_conversation(served_chat):
     _, history = client.predict("那受处分影响期满的干部呢？", history, api_name="/ask")
     assert len(history) == 4
     assert "受处理处分影响期满的干部" in message_text(history[-1])
+    assert 'href="#cite-1-1"' in message_text(history[-1])  # the second turn's citations have ids of their own
+
+
+def test_the_document_filter_limits_the_search_to_the_chosen_documents(served_chat, sample_service):
+    client = Client(served_chat, verbose=False)
+    others = [d["doc_id"] for d in sample_service.documents() if d["doc_id"] != hubei_id(sample_service)]
+    _, everywhere = client.predict("先行先试中出现的失误能否免责？", [], [], api_name="/ask")
+    _, elsewhere = client.predict("先行先试中出现的失误能否免责？", [], others, api_name="/ask")
+    assert "引用出处" in message_text(everywhere[-1])
+    assert "因缺乏经验、先行先试出现的失误" not in message_text(elsewhere[-1])
+
+
+def test_knowledge_base_actions_are_not_reachable_through_the_api(served_chat):
+    endpoints = Client(served_chat, verbose=False).view_api(print_info=False, return_format="dict")
+    assert list(endpoints["named_endpoints"]) == ["/ask"]
+    assert endpoints["unnamed_endpoints"] == {}
 
 
 def test_document_and_question_text_are_rendered_escaped():
-    planted = "<script>alert(1)</script><img src=x onerror=alert(2)>"
     citation = Citation(
-        n=1, passage_id="p", doc_id="d", title=planted, section=planted, text=planted, start=0, end=len(planted),
-        source="x.txt", quotes=(planted,),
+        n=1, passage_id="p", doc_id="d", title=PLANTED, section=PLANTED, text=PLANTED, start=0, end=len(PLANTED),
+        source="x.txt", quotes=(PLANTED,),
     )
-    html = render_answer(Answer(question=planted, text=f"「{planted}」[1]", refused=False, citations=(citation,)))
-    assert "<script>" not in html and "<img" not in html
-    assert "&lt;script&gt;" in html
+    page = render_answer(Answer(question=PLANTED, text=f"「{PLANTED}」[1]", refused=False, citations=(citation,)),
+                         texts={"d": f"前文{PLANTED}后文"})
+    assert "<script>" not in page and "<img" not in page
+    assert "&lt;script&gt;" in page and "前文" in page
+
+
+def test_the_surrounding_text_marks_the_passage_where_its_offsets_point():
+    document = "第一条 总则。\n第二条 对先行先试出现的失误，可以免责。\n第三条 附则。"
+    start = document.index("第二条")
+    end = document.index("第三条") - 1
+    citation = Citation(n=1, passage_id="p", doc_id="d", title="t", section="", text=document[start:end],
+                        start=start, end=end, source="x.txt")
+    assert surrounding_text(document, citation, radius=5) == "…… 总则。<br><mark>第二条 对先行先试出现的失误，可以免责。</mark><br>第三条 ……"
+
+
+def test_the_markdown_export_holds_each_question_answer_and_citation(sample_service):
+    answer = sample_service.ask("先行先试中出现的失误能否免责？")
+    text = conversation_markdown([("先行先试中出现的失误能否免责？", answer), ("？", "⚠️ 问题不能为空")])
+    assert "## 问题 1：先行先试中出现的失误能否免责？" in text
+    assert answer.text in text
+    assert "[1] 《中共湖北省委关于进一步激励干部" in text and "健全完善容错免责机制" in text
+    assert "> 建立重点领域免责减责事项清单" in text
+    assert "## 问题 2：？" in text and "⚠️ 问题不能为空" in text
+
+
+def test_feedback_is_stored_with_its_reason_and_exported_as_csv(fresh_service):
+    store = fresh_service.feedback()
+    liked = store.add("up", "问题一", "回答一")
+    disliked = store.add("down", "先行先试中出现的失误能否免责？", "可以。", citations="[1] 某文件")
+    store.set_reason(disliked, "引用不对；补充")
+    entries = FeedbackStore(store.path).list()
+    assert [(e["id"], e["rating"], e["reason"]) for e in entries] == [(disliked, "down", "引用不对；补充"), (liked, "up", "")]
+    rows = list(csv.DictReader(io.StringIO(store.export_csv())))
+    assert [r["question"] for r in rows] == ["问题一", "先行先试中出现的失误能否免责？"]
+    assert rows[1]["reason"] == "引用不对；补充" and rows[1]["citations"] == "[1] 某文件"
+    with pytest.raises(ValueError):
+        store.add("meh", "q", "a")

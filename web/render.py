@@ -1,9 +1,38 @@
-"""Answers rendered for the chat page: escaped HTML, citations expandable under the answer."""
+"""Answers rendered for the chat page: escaped HTML, [n] markers linked to expandable citations, and exports."""
 
 import html
+import re
+from collections.abc import Mapping
 from pathlib import Path
 
+from langchain_core.documents import Document
+
 from assistant.answer import Answer, Citation
+
+CONTEXT_CHARS = 400
+MARKER = re.compile(r"\[(\d+)\]")
+
+
+def escaped_lines(text: str) -> str:
+    """Text escaped for HTML, its line breaks kept."""
+    return html.escape(text).replace("\n", "<br>")
+
+
+def cite_id(turn: int, n: int) -> str:
+    """The page-wide id of citation n under the answer of one turn."""
+    return f"cite-{turn}-{n}"
+
+
+def link_markers(body: str, turn: int, numbers: set[int]) -> str:
+    """Escaped answer text with each [n] that names a citation made a link to it."""
+
+    def link(match: re.Match) -> str:
+        n = int(match.group(1))
+        if n not in numbers:
+            return match.group(0)
+        return f'<a class="cite-ref" href="#{cite_id(turn, n)}" title="查看出处 {n}">[{n}]</a>'
+
+    return MARKER.sub(link, body)
 
 
 def highlight_quotes(citation: Citation) -> str:
@@ -12,7 +41,31 @@ def highlight_quotes(citation: Citation) -> str:
     for quote in citation.quotes:
         escaped = html.escape(quote)
         text = text.replace(escaped, f"<mark>{escaped}</mark>", 1)
-    return text
+    return text.replace("\n", "<br>")
+
+
+def passage_span(document_text: str, citation: Citation) -> tuple[int, int] | None:
+    """Where the cited passage stands in its document: its offsets, or where its text is found."""
+    if document_text[citation.start : citation.end] == citation.text:
+        return citation.start, citation.end
+    found = document_text.find(citation.text)
+    return (found, found + len(citation.text)) if found >= 0 else None
+
+
+def surrounding_text(document_text: str, citation: Citation, radius: int = CONTEXT_CHARS) -> str:
+    """The document around the cited passage, escaped, with the passage itself marked."""
+    span = passage_span(document_text, citation)
+    if span is None:
+        return ""
+    start, end = span
+    before_from, after_to = max(0, start - radius), min(len(document_text), end + radius)
+    return (
+        ("……" if before_from else "")
+        + escaped_lines(document_text[before_from:start])
+        + f"<mark>{escaped_lines(document_text[start:end])}</mark>"
+        + escaped_lines(document_text[end:after_to])
+        + ("……" if after_to < len(document_text) else "")
+    )
 
 
 def document_facts(citation: Citation) -> str:
@@ -25,28 +78,87 @@ def document_facts(citation: Citation) -> str:
     return f"<p><small>{' · '.join(facts)}</small></p>" if facts else ""
 
 
-def render_citation(citation: Citation, open_: bool = False) -> str:
-    """One citation as an expandable block: document, section, the passage with its quote marked."""
+def render_citation(citation: Citation, turn: int = 0, context: str = "", open_: bool = False) -> str:
+    """One citation as an expandable block: document, section, the passage with its quote marked, its surroundings."""
     heading = f"[{citation.n}] 《{html.escape(citation.title)}》"
     section = html.escape(citation.section) or "正文"
+    around = (
+        f"<details><summary>阅读原文上下文（第 {citation.start}–{citation.end} 字）</summary>"
+        f"<blockquote>{context}</blockquote></details>"
+        if context
+        else ""
+    )
     return (
-        f"<details{' open' if open_ else ''}><summary>{heading}</summary>"
+        f'<details id="{cite_id(turn, citation.n)}" class="citation"{" open" if open_ else ""}>'
+        f"<summary>{heading}</summary>"
         f"<p><b>章节：</b>{section}</p>"
         f"{document_facts(citation)}"
         f"<blockquote>{highlight_quotes(citation)}</blockquote>"
-        f"<p><small>位置：第 {citation.start}–{citation.end} 字 · 来源文件：{html.escape(Path(citation.source).name)}</small></p>"
+        f"{around}"
+        f"<p><small>来源文件：{html.escape(Path(citation.source).name)}</small></p>"
         "</details>"
     )
 
 
-def render_answer(answer: Answer) -> str:
-    """The whole chat message for an answer: its text, then its citations or the possibly related passages."""
-    body = html.escape(answer.text).replace("\n", "<br>")
+def render_answer(answer: Answer, turn: int = 0, texts: Mapping[str, str] | None = None) -> str:
+    """The whole chat message for an answer: its text, then its citations or the possibly related passages.
+
+    `texts` maps document ids to their stored text, for reading each passage in its surroundings.
+    """
+    texts = texts or {}
+
+    def block(citation: Citation, open_: bool = False) -> str:
+        context = surrounding_text(texts[citation.doc_id], citation) if citation.doc_id in texts else ""
+        return render_citation(citation, turn, context, open_)
+
     if answer.citations:
-        blocks = "".join(render_citation(c, open_=(c.n == 1)) for c in answer.citations)
-        return f"{body}<br><br><b>引用出处</b>{blocks}"
+        body = link_markers(escaped_lines(answer.text), turn, {c.n for c in answer.citations})
+        notes = "".join(f"<br><small>⚠️ {html.escape(w)}</small>" for w in answer.warnings)
+        return f"{body}{notes}<br><br><b>引用出处</b>{''.join(block(c) for c in answer.citations)}"
     if answer.related:
         body = html.escape(answer.text.split("\n\n", 1)[0])
-        blocks = "".join(render_citation(c) for c in answer.related)
+        blocks = "".join(block(c) for c in answer.related)
         return f"{body}<br><br><b>可能相关（仅供参考，并非对问题的回答）</b>{blocks}"
-    return body
+    return escaped_lines(answer.text)
+
+
+def rank_label(rank) -> str:
+    """A 0-based retriever rank as the reader counts it, or a dash when that retriever missed the passage."""
+    return "—" if rank is None else str(int(rank) + 1)
+
+
+def render_evidence(documents: list[Document]) -> str:
+    """The retrieved passages with their fused score and each retriever's rank, as escaped HTML cards."""
+    if not documents:
+        return '<p class="evidence-empty">（提问后在此显示检索到的段落及其得分）</p>'
+    cards = "".join(
+        '<div class="evidence-item">'
+        f"<b>#{i}</b> 融合得分 {d.metadata.get('score', 0):.4f} · 词法第 {rank_label(d.metadata.get('lexical_rank'))} 名"
+        f" · 向量第 {rank_label(d.metadata.get('dense_rank'))} 名<br>"
+        f"<small>《{html.escape(str(d.metadata.get('title', '')))}》{html.escape(str(d.metadata.get('section', '')))}</small><br>"
+        f"{html.escape(d.page_content[:200])}{'…' if len(d.page_content) > 200 else ''}"
+        "</div>"
+        for i, d in enumerate(documents, 1)
+    )
+    return f'<div class="evidence">{cards}</div>'
+
+
+def citation_markdown(citation: Citation) -> str:
+    """One citation for a Markdown export: where it is from, then the passage as a quote."""
+    facts = " · ".join(v for v in (citation.section, citation.issuer, citation.date, citation.doc_number) if v)
+    quoted = "\n".join(f"> {line}" for line in citation.text.splitlines() or [""])
+    return f"[{citation.n}] 《{citation.title}》{(' ' + facts) if facts else ''}\n\n{quoted}\n"
+
+
+def conversation_markdown(turns: list[tuple[str, Answer | str]]) -> str:
+    """A conversation as Markdown: each question, its answer, and the answer's citations."""
+    parts = ["# PolicyQA 政策问答记录\n"]
+    for i, (question, answer) in enumerate(turns, 1):
+        parts.append(f"## 问题 {i}：{question}\n")
+        if isinstance(answer, Answer):
+            parts.append(answer.text + "\n")
+            if answer.citations:
+                parts.append("**引用出处**\n\n" + "\n".join(citation_markdown(c) for c in answer.citations))
+        else:
+            parts.append(f"{answer}\n")
+    return "\n".join(parts)

@@ -1,12 +1,18 @@
 """The Gradio web chat: layout and events, each handler a call into the assistant service."""
 
+import hmac
 import html
+import re
+import tempfile
 from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
 
 import gradio as gr
 
 from assistant import Answer, AssistantService, QuestionError
-from web.render import render_answer
+from ingest import IngestError
+from web.render import conversation_markdown, render_answer, render_evidence
 
 EXAMPLE_QUESTIONS = (
     "先行先试中出现的失误能否免责？",
@@ -14,11 +20,42 @@ EXAMPLE_QUESTIONS = (
     "不担当不作为的干部会怎样被调整？",
     "表现突出的乡镇党政正职可以直接提任什么职务？",
 )
+FEEDBACK_REASONS = ("引用不对", "答非所问", "内容不完整", "政策已过时", "其他")
+DOCUMENT_COLUMNS = ("标题", "文档 ID", "段落数", "发文机关", "日期", "文号", "来源文件")
+FEEDBACK_COLUMNS = ("时间", "评价", "原因", "问题", "回答")
+TAGS = re.compile(r"<[^>]+>")
 PAGE_CSS = """
-.gradio-container { max-width: 1100px !important; margin: auto; }
-.message mark { background: #fff3b0; padding: 0 2px; }
-.message details { margin: 6px 0; border-left: 3px solid #c0392b; padding-left: 8px; }
-.message blockquote { margin: 4px 0; }
+.gradio-container { max-width: 1280px !important; margin: auto; }
+#chat mark, .evidence mark { background: #fff3b0; padding: 0 2px; }
+#chat details.citation { margin: 6px 0; border-left: 3px solid #c0392b; padding-left: 8px; }
+#chat details.citation.cite-focus { outline: 2px solid #e67e22; outline-offset: 2px; }
+#chat details details { margin: 4px 0 4px 8px; }
+#chat blockquote { margin: 4px 0; }
+#chat a.cite-ref { text-decoration: none; font-weight: 600; cursor: pointer; }
+.evidence { font-size: 0.85em; max-height: 560px; overflow-y: auto; }
+.evidence-item { border-bottom: 1px solid #e5e7eb; padding: 6px 2px; }
+@media (max-width: 640px) {
+  .gradio-container { padding: 4px !important; }
+  #chat { height: 70vh !important; }
+}
+"""
+# Chat messages are sanitized HTML without scripts of their own: one listener on the page opens the
+# citation a [n] link points to (Gradio would otherwise open the link in a new tab).
+CITATION_SCRIPT = """
+<script>
+document.addEventListener("click", (event) => {
+  const link = event.target.closest && event.target.closest("a.cite-ref, a[href^='#cite-']");
+  if (!link) return;
+  const target = document.getElementById(link.getAttribute("href").slice(1));
+  if (!target) return;
+  event.preventDefault();
+  event.stopPropagation();
+  target.open = true;
+  target.classList.add("cite-focus");
+  target.scrollIntoView({block: "center"});
+  setTimeout(() => target.classList.remove("cite-focus"), 2500);
+}, true);
+</script>
 """
 
 
@@ -30,69 +67,360 @@ def message_text(message: dict) -> str:
     return "".join(part.get("text", "") for part in content if isinstance(part, dict))
 
 
-def answer_messages(service: AssistantService, question: str, earlier: list[dict]) -> Iterator[str]:
-    """The assistant's chat message for one question as it grows: a model's raw text, then the checked answer."""
-    turns = [{"role": m.get("role"), "content": message_text(m)} for m in earlier]
+def plain_text(message: dict) -> str:
+    """What a chat message says, without the page's markup."""
+    return html.unescape(TAGS.sub(" ", message_text(message).replace("<br>", "\n"))).strip()
+
+
+def conversation_turns(history: list[dict]) -> list[dict]:
+    """The chat as plain {"role", "content"} turns for the service (follow-ups read the earlier question)."""
+    return [{"role": m.get("role"), "content": plain_text(m)} for m in history]
+
+
+def cited_texts(service: AssistantService, answer: Answer) -> dict[str, str]:
+    """The stored text of every document an answer cites, for reading each passage in its surroundings."""
+    texts = {}
+    for citation in answer.citations + answer.related:
+        try:
+            texts.setdefault(citation.doc_id, service.document_text(citation.doc_id))
+        except OSError:
+            continue
+    return texts
+
+
+def answer_messages(
+    service: AssistantService, question: str, earlier: list[dict], doc_ids: list[str] | None = None
+) -> Iterator[tuple[str, Answer | str]]:
+    """The assistant's message as it grows (a model's raw text, then the checked answer), with what it stands for."""
+    turn = len(earlier) // 2
     try:
-        for piece in service.ask_stream(question, history=turns):
-            yield render_answer(piece) if isinstance(piece, Answer) else html.escape(piece).replace("\n", "<br>") + " ▌"
+        for piece in service.ask_stream(question, doc_ids=doc_ids or None, history=conversation_turns(earlier)):
+            if isinstance(piece, Answer):
+                yield render_answer(piece, turn, cited_texts(service, piece)), piece
+            else:
+                yield html.escape(piece).replace("\n", "<br>") + " ▌", piece
     except QuestionError as error:
-        yield f"⚠️ {error}"
+        yield f"⚠️ {html.escape(str(error))}", f"⚠️ {error}"
 
 
-def respond(service: AssistantService, question: str, history: list[dict]) -> Iterator[tuple[str, list[dict]]]:
-    """Append the question and its streamed, then cited, answer to the chat; earlier turns inform follow-ups."""
+def respond(
+    service: AssistantService, question: str, history: list[dict], doc_ids: list[str] | None = None, turns=None
+) -> Iterator[tuple[str, list[dict], list]]:
+    """Append the question and its streamed, then cited, answer to the chat; earlier turns inform follow-ups.
+
+    Yields the cleared input box, the chat messages, and the conversation's (question, Answer) turns.
+    """
     earlier = list(history or [])
+    turns = list(turns or [])[: len(earlier) // 2]
     if not (question or "").strip():
-        yield "", earlier
+        yield "", earlier, turns
         return
-    for reply in answer_messages(service, question, earlier):
-        yield "", earlier + [{"role": "user", "content": question}, {"role": "assistant", "content": reply}]
+    asked = {"role": "user", "content": html.escape(question)}
+    for reply, outcome in answer_messages(service, question, earlier, doc_ids):
+        yield "", earlier + [asked, {"role": "assistant", "content": reply}], turns + [(question, outcome)]
 
 
-def build_layout() -> dict:
-    """The page's components (inside an open gr.Blocks)."""
-    gr.Markdown("## PolicyQA 政策问答助手\n依据知识库中的政策文件作答，逐句标注出处；文件中没有的内容会如实说明。")
-    chatbot = gr.Chatbot(
-        label="对话",
-        height=680,
-        placeholder="请输入关于政策文件的问题，例如：先行先试中出现的失误能否免责？",
-        examples=[{"text": q} for q in EXAMPLE_QUESTIONS],
-        sanitize_html=True,
-        elem_id="chat",
-    )
-    with gr.Row():
-        question = gr.Textbox(
-            placeholder="输入问题，按回车发送", show_label=False, scale=8, elem_id="question", max_lines=4
+def document_choices(service: AssistantService) -> list[tuple[str, str]]:
+    """The stored documents as (label, doc id) choices for the document filter."""
+    return [(f"{d['title']}（{d['passages']} 段）", d["doc_id"]) for d in service.documents()]
+
+
+def conversation_file(turns: list) -> str | None:
+    """The conversation with its citations written to a Markdown file to download; None when it is empty."""
+    if not turns:
+        return None
+    folder = Path(tempfile.mkdtemp(prefix="policyqa-export-"))
+    path = folder / f"政策问答记录-{datetime.now():%Y%m%d-%H%M%S}.md"
+    path.write_text(conversation_markdown(turns), encoding="utf-8")
+    return str(path)
+
+
+def evidence_panel(service: AssistantService, history: list[dict], doc_ids: list[str] | None) -> str:
+    """The retrieved passages behind the latest answer, with their scores."""
+    users = [i for i, m in enumerate(history or []) if m.get("role") == "user"]
+    if not users:
+        return render_evidence([])
+    last = users[-1]
+    try:
+        documents = service.retrieved(
+            plain_text(history[last]), doc_ids=doc_ids or None, history=conversation_turns(history[:last])
         )
-        send = gr.Button("发送", variant="primary", scale=1, elem_id="send")
-        clear = gr.Button("清空对话", scale=1, elem_id="clear")
-    return {"chatbot": chatbot, "question": question, "send": send, "clear": clear}
+    except QuestionError:
+        documents = []
+    return render_evidence(documents)
 
 
-def wire_events(service: AssistantService, parts: dict) -> None:
-    """Connect the page's events to the service."""
-    chatbot, question = parts["chatbot"], parts["question"]
+def rated_turn(history: list[dict], turns: list, index: int) -> tuple[str, str, str]:
+    """The question, answer text and cited passages of the assistant message at `index`."""
+    question = plain_text(history[index - 1]) if index > 0 else ""
+    outcome = turns[index // 2][1] if index // 2 < len(turns) else None
+    if isinstance(outcome, Answer):
+        cited = "; ".join(f"[{c.n}] {c.title} {c.section}".strip() for c in outcome.citations)
+        return question, outcome.text, cited
+    return question, plain_text(history[index]), ""
 
-    def on_submit(text, history):
-        yield from respond(service, text, history)
 
-    def on_example(history, event: gr.SelectData):
-        yield from respond(service, event.value["text"], history)
+def build_chat(service: AssistantService, compact: bool = False) -> dict:
+    """The chat's components (inside an open gr.Blocks or gr.Tab): chat, filter, feedback, details, export."""
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=3, min_width=300):
+            chatbot = gr.Chatbot(
+                label="对话",
+                height=480 if compact else 640,
+                placeholder="请输入关于政策文件的问题，例如：先行先试中出现的失误能否免责？",
+                examples=[{"text": q} for q in EXAMPLE_QUESTIONS],
+                sanitize_html=True,
+                feedback_options=("Like", "Dislike"),
+                buttons=["copy"],
+                elem_id="chat",
+            )
+            with gr.Row():
+                question = gr.Textbox(
+                    placeholder="输入问题，按回车发送", show_label=False, scale=8, min_width=160,
+                    elem_id="question", max_lines=4,
+                )
+                send = gr.Button("发送", variant="primary", scale=1, min_width=70, elem_id="send")
+            with gr.Row():
+                clear = gr.Button("清空对话", size="sm", min_width=100, elem_id="clear")
+                export = gr.DownloadButton("导出对话（Markdown）", size="sm", min_width=140, elem_id="export")
+            with gr.Group(visible=False) as reason_box:
+                reason = gr.Radio(list(FEEDBACK_REASONS), label="哪里不满意？（可选）", elem_id="feedback-reason")
+                note = gr.Textbox(label="补充说明（可选）", max_lines=3, elem_id="feedback-note")
+                submit_reason = gr.Button("提交反馈原因", size="sm", elem_id="feedback-submit")
+            feedback_status = gr.Markdown(elem_id="feedback-status")
+        with gr.Column(scale=2, min_width=260):
+            doc_filter = gr.Dropdown(
+                choices=document_choices(service), value=[], multiselect=True,
+                label="检索范围（不选即检索全部文件）", elem_id="doc-filter",
+            )
+            with gr.Accordion("检索详情", open=not compact, elem_id="evidence-panel"):
+                evidence = gr.HTML(render_evidence([]), elem_id="evidence")
+    return {
+        "chatbot": chatbot, "question": question, "send": send, "clear": clear, "export": export,
+        "reason_box": reason_box, "reason": reason, "note": note, "submit_reason": submit_reason,
+        "feedback_status": feedback_status, "doc_filter": doc_filter, "evidence": evidence,
+        "turns": gr.State([]), "feedback_id": gr.State(None),
+    }
 
-    question.submit(on_submit, [question, chatbot], [question, chatbot], api_name="ask")
-    parts["send"].click(on_submit, [question, chatbot], [question, chatbot], api_visibility="private")
-    chatbot.example_select(on_example, [chatbot], [question, chatbot], api_visibility="private")
-    parts["clear"].click(lambda: ("", []), None, [question, chatbot], api_visibility="private")
+
+def wire_chat(service: AssistantService, parts: dict) -> None:
+    """Connect the chat's events to the service."""
+    chatbot, question, turns, doc_filter = parts["chatbot"], parts["question"], parts["turns"], parts["doc_filter"]
+
+    def on_submit(text, history, doc_ids, done):
+        yield from respond(service, text, history, doc_ids, done)
+
+    def on_example(history, doc_ids, done, event: gr.SelectData):
+        yield from respond(service, event.value["text"], history, doc_ids, done)
+
+    def after_answer(event):
+        event.then(
+            lambda history, doc_ids, done: (evidence_panel(service, history, doc_ids), conversation_file(done)),
+            [chatbot, doc_filter, turns], [parts["evidence"], parts["export"]], api_visibility="private",
+        )
+
+    asking = [question, chatbot, doc_filter, turns]
+    after_answer(question.submit(on_submit, asking, [question, chatbot, turns], api_name="ask"))
+    after_answer(parts["send"].click(on_submit, asking, [question, chatbot, turns], api_visibility="private"))
+    after_answer(chatbot.example_select(on_example, asking[1:], [question, chatbot, turns], api_visibility="private"))
+    parts["clear"].click(
+        lambda: ("", [], [], render_evidence([]), None, gr.Group(visible=False), ""),
+        None,
+        [question, chatbot, turns, parts["evidence"], parts["export"], parts["reason_box"], parts["feedback_status"]],
+        api_visibility="private",
+    )
+    wire_feedback(service, parts)
+
+
+def wire_feedback(service: AssistantService, parts: dict) -> None:
+    """👍/👎 on an answer is stored at once; a 👎 then asks for an optional reason."""
+
+    def on_like(history, done, event: gr.LikeData):
+        index = event.index if isinstance(event.index, int) else event.index[0]
+        if event.liked not in (True, False):
+            return None, gr.Group(visible=False), ""
+        question, answer, cited = rated_turn(history, done, index)
+        entry = service.feedback().add("up" if event.liked else "down", question, answer, citations=cited)
+        if event.liked:
+            return entry, gr.Group(visible=False), "已记录 👍，感谢反馈。"
+        return entry, gr.Group(visible=True), "已记录 👎，可选择原因后提交。"
+
+    def on_reason(entry, reason, note):
+        if entry is None:
+            return gr.Group(visible=False), "请先点击回答下方的 👎。", None, ""
+        service.feedback().set_reason(entry, "；".join(v for v in (reason, (note or "").strip()) if v))
+        return gr.Group(visible=False), "已记录反馈原因，感谢帮助改进知识库。", None, ""
+
+    parts["chatbot"].like(
+        on_like, [parts["chatbot"], parts["turns"]],
+        [parts["feedback_id"], parts["reason_box"], parts["feedback_status"]], api_visibility="private",
+    )
+    parts["submit_reason"].click(
+        on_reason, [parts["feedback_id"], parts["reason"], parts["note"]],
+        [parts["reason_box"], parts["feedback_status"], parts["reason"], parts["note"]], api_visibility="private",
+    )
+
+
+def document_rows(service: AssistantService) -> list[list]:
+    """The stored documents as rows of the knowledge-base table."""
+    return [
+        [d["title"], d["doc_id"], d["passages"], d.get("issuer", ""), d.get("date", ""), d.get("doc_number", ""),
+         Path(str(d.get("source", ""))).name]
+        for d in service.documents()
+    ]
+
+
+def feedback_rows(service: AssistantService, limit: int = 50) -> list[list]:
+    """The latest feedback entries as rows of the feedback table."""
+    return [
+        [e["created_at"], "👍" if e["rating"] == "up" else "👎", e["reason"], e["question"], e["answer"][:80]]
+        for e in service.feedback().list(limit)
+    ]
+
+
+def feedback_file(service: AssistantService) -> str:
+    """All feedback written to a CSV file to download (with a BOM, so Excel reads the Chinese)."""
+    path = Path(tempfile.mkdtemp(prefix="policyqa-feedback-")) / f"反馈-{datetime.now():%Y%m%d-%H%M%S}.csv"
+    path.write_text(service.feedback().export_csv(), encoding="utf-8-sig")
+    return str(path)
+
+
+def build_admin() -> dict:
+    """The knowledge-base tab's components: a password lock, then upload, document list, removal, feedback."""
+    with gr.Column() as lock_box:
+        password = gr.Textbox(label="管理员密码", type="password", elem_id="admin-password")
+        unlock = gr.Button("解锁", elem_id="admin-unlock")
+        lock_status = gr.Markdown(elem_id="admin-lock-status")
+    with gr.Column(visible=False) as admin_box:
+        gr.Markdown("### 上传政策文件\n支持 .txt .md .docx .pdf .html；同名文件再次上传会替换旧版本。")
+        files = gr.File(
+            label="选择文件", file_count="multiple", file_types=[".txt", ".md", ".docx", ".pdf", ".html", ".htm"],
+            elem_id="admin-files",
+        )
+        with gr.Accordion("文件信息（可选，覆盖从正文识别的结果）", open=False):
+            with gr.Row():
+                title = gr.Textbox(label="标题（仅单个文件时使用）", min_width=160)
+                issuer = gr.Textbox(label="发文机关", min_width=160)
+                date = gr.Textbox(label="日期", placeholder="2025-03-01", min_width=120)
+                doc_number = gr.Textbox(label="文号", min_width=160)
+        ingest = gr.Button("导入知识库", variant="primary", elem_id="admin-ingest")
+        ingest_status = gr.Markdown(elem_id="admin-ingest-status")
+        gr.Markdown("### 已收录文件")
+        table = gr.Dataframe(headers=list(DOCUMENT_COLUMNS), interactive=False, wrap=True, elem_id="admin-docs")
+        with gr.Row():
+            doomed = gr.Dropdown(label="要删除的文件", choices=[], scale=4, min_width=200, elem_id="admin-remove-choice")
+            remove = gr.Button("删除所选文件", variant="stop", scale=1, min_width=100, elem_id="admin-remove")
+        remove_status = gr.Markdown(elem_id="admin-remove-status")
+        gr.Markdown("### 读者反馈")
+        feedback_table = gr.Dataframe(headers=list(FEEDBACK_COLUMNS), interactive=False, wrap=True, elem_id="admin-feedback")
+        export_feedback = gr.Button("导出全部反馈（CSV）", elem_id="admin-export-feedback")
+        feedback_csv = gr.File(label="反馈 CSV", interactive=False, elem_id="admin-feedback-csv")
+    return {
+        "lock_box": lock_box, "password": password, "unlock": unlock, "lock_status": lock_status,
+        "admin_box": admin_box, "files": files, "metadata": [title, issuer, date, doc_number], "ingest": ingest,
+        "ingest_status": ingest_status, "table": table, "doomed": doomed, "remove": remove,
+        "remove_status": remove_status, "feedback_table": feedback_table, "export_feedback": export_feedback,
+        "feedback_csv": feedback_csv, "unlocked": gr.State(False),
+    }
+
+
+def ingest_uploads(service: AssistantService, paths: list[str], metadata: dict, max_mb: int, progress) -> str:
+    """Ingest uploaded files one by one with progress; a Markdown summary of what happened to each."""
+    lines = []
+    for path in progress.tqdm(paths, desc="正在导入"):
+        name = Path(path).name
+        size_mb = Path(path).stat().st_size / 1024 / 1024
+        if size_mb > max_mb:
+            lines.append(f"- ❌ {name}：文件过大（{size_mb:.1f} MB，上限 {max_mb} MB）")
+            continue
+        try:
+            report = service.ingest_upload(name, Path(path).read_bytes(), metadata=metadata)
+        except IngestError as error:
+            lines.append(f"- ❌ {name}：{error}")
+            continue
+        outcome = f"新增 {report.passages_added} 段" if report.passages_added else "内容未变，未重复导入"
+        lines.append(f"- ✅ {name}：{outcome}" + "".join(f"；⚠️ {e}" for e in report.errors))
+    return "\n".join(lines) or "请先选择要上传的文件。"
+
+
+def wire_admin(service: AssistantService, settings, admin: dict, chat: dict) -> None:
+    """Connect the knowledge-base tab; every action checks the session was unlocked with the admin password."""
+    unlocked = admin["unlocked"]
+    listings = [admin["table"], admin["doomed"], chat["doc_filter"], admin["feedback_table"]]
+
+    def refreshed():
+        ids = [d["doc_id"] for d in service.documents()]
+        return (
+            document_rows(service), gr.Dropdown(choices=ids, value=None), gr.Dropdown(choices=document_choices(service)),
+            feedback_rows(service),
+        )
+
+    def on_unlock(password):
+        if not hmac.compare_digest((password or "").encode(), settings.admin_password.encode()):
+            return (False, gr.Column(visible=True), gr.Column(visible=False), "❌ 密码不正确", *[gr.skip()] * 4)
+        return (True, gr.Column(visible=False), gr.Column(visible=True), "", *refreshed())
+
+    def on_ingest(is_admin, paths, title, issuer, date, doc_number, progress=gr.Progress()):
+        if not is_admin:
+            return ("请先解锁。", *[gr.skip()] * 4)
+        metadata = {k: v.strip() for k, v in zip(("title", "issuer", "date", "doc_number"), (title, issuer, date, doc_number)) if v and v.strip()}
+        summary = ingest_uploads(service, list(paths or []), metadata, settings.max_upload_mb, progress)
+        return (summary, *refreshed())
+
+    def on_remove(is_admin, doc_id):
+        if not is_admin or not doc_id:
+            return ("请先解锁并选择文件。" if not is_admin else "请先选择要删除的文件。", *[gr.skip()] * 4)
+        try:
+            removed = service.remove(doc_id)
+        except KeyError:
+            return (f"知识库中没有 {doc_id}。", *refreshed())
+        return (f"已删除 {doc_id}（{removed} 段）。", *refreshed())
+
+    admin["unlock"].click(
+        on_unlock, [admin["password"]], [unlocked, admin["lock_box"], admin["admin_box"], admin["lock_status"], *listings],
+        api_visibility="private",
+    )
+    admin["password"].submit(
+        on_unlock, [admin["password"]], [unlocked, admin["lock_box"], admin["admin_box"], admin["lock_status"], *listings],
+        api_visibility="private",
+    )
+    admin["ingest"].click(
+        on_ingest, [unlocked, admin["files"], *admin["metadata"]], [admin["ingest_status"], *listings],
+        api_visibility="private",
+    )
+    admin["remove"].click(on_remove, [unlocked, admin["doomed"]], [admin["remove_status"], *listings], api_visibility="private")
+    admin["export_feedback"].click(
+        lambda is_admin: feedback_file(service) if is_admin else None, [unlocked], [admin["feedback_csv"]],
+        api_visibility="private",
+    )
 
 
 def build_demo(service: AssistantService, settings=None) -> gr.Blocks:
-    """The whole web chat over one assistant service (`settings` for the admin tab and limits, when given)."""
+    """The whole web page over one assistant service: the chat, and the knowledge-base tab when an admin password is set."""
     with gr.Blocks(title="PolicyQA 政策问答助手") as demo:
-        wire_events(service, build_layout())
+        gr.Markdown("## PolicyQA 政策问答助手\n依据知识库中的政策文件作答，逐句标注出处；点击 [n] 查看原文。文件中没有的内容会如实说明。")
+        with gr.Tabs():
+            with gr.Tab("问答", id="chat"):
+                chat = build_chat(service)
+            if settings is not None and settings.admin_password:
+                with gr.Tab("知识库管理", id="admin"):
+                    admin = build_admin()
+        wire_chat(service, chat)
+        if settings is not None and settings.admin_password:
+            wire_admin(service, settings, admin, chat)
+        demo.load(lambda: gr.Dropdown(choices=document_choices(service)), None, [chat["doc_filter"]], api_visibility="private")
+    return demo
+
+
+def build_embed(service: AssistantService, settings=None) -> gr.Blocks:
+    """The chat alone, compact, for an intranet portal's iframe: no header, no knowledge-base tab."""
+    with gr.Blocks(title="PolicyQA 政策问答助手", fill_width=True) as demo:
+        chat = build_chat(service, compact=True)
+        wire_chat(service, chat)
+        demo.load(lambda: gr.Dropdown(choices=document_choices(service)), None, [chat["doc_filter"]], api_visibility="private")
     return demo
 
 
 def launch_options() -> dict:
-    """Options for `demo.launch` that belong to the page's look."""
-    return {"css": PAGE_CSS, "theme": gr.themes.Soft(), "footer_links": ["api"]}
+    """Options for `demo.launch` (or `gr.mount_gradio_app`) that belong to the page's look and behaviour."""
+    return {"css": PAGE_CSS, "head": CITATION_SCRIPT, "theme": gr.themes.Soft(), "footer_links": ["api"]}
