@@ -1,0 +1,325 @@
+"""Course material for trainers: every provision on a topic, cited, with a study outline and a quiz.
+
+Rendering (Markdown, Word) lives in `export/`; this module only builds the values.
+"""
+
+import math
+from dataclasses import dataclass, replace
+
+from assistant.answer import Citation
+from assistant.extractive import WeightedTerms, weigh_terms
+from ingest.clean import ITEM_PATTERN, squeeze
+from ingest.model import SECTION_SEPARATOR
+from vectorstore.tokenize import CJK_RUN, QUESTION_STOPWORDS, jieba_tokenizer, query_terms
+
+NOT_COVERED = "未找到与「{topic}」相关的规定"
+MAX_TOPIC_CHARS = 100
+# A paragraph up to this many passages long is quoted whole; a longer "paragraph" is a text without line breaks.
+LONGEST_PARAGRAPH = 3
+
+
+class TopicNotCovered(LookupError):
+    """The documents hold no provision on the topic; the message says so in Chinese."""
+
+    def __init__(self, topic: str, missing: tuple[str, ...] = ()) -> None:
+        hint = f"（文件中没有出现：{'、'.join(missing)}；可换个说法再试）" if missing else ""
+        super().__init__(NOT_COVERED.format(topic=topic) + hint)
+        self.topic = topic
+        self.missing = missing
+
+
+@dataclass(frozen=True)
+class SectionGroup:
+    """The provisions standing under one section of a document, in document order."""
+
+    section: str
+    provisions: tuple[Citation, ...]
+
+    @property
+    def headings(self) -> tuple[str, ...]:
+        """The section path as its headings, outermost first ('' sections have none)."""
+        return tuple(self.section.split(SECTION_SEPARATOR)) if self.section else ()
+
+
+@dataclass(frozen=True)
+class DocumentGroup:
+    """One document's provisions on the topic, section by section."""
+
+    doc_id: str
+    title: str
+    issuer: str
+    date: str
+    doc_number: str
+    sections: tuple[SectionGroup, ...]
+
+    @property
+    def provisions(self) -> tuple[Citation, ...]:
+        """Every provision of this document, in document order."""
+        return tuple(p for s in self.sections for p in s.provisions)
+
+
+@dataclass(frozen=True)
+class OutlineEntry:
+    """One line of the study outline: a document (level 1) or a heading, and the provisions right under it."""
+
+    level: int
+    heading: str
+    provisions: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class QuizQuestion:
+    """One quiz question with its answer key and the provision that answers it.
+
+    `kind` is 填空, 判断 or 选择; `evidence` is the provision's own sentence that settles the answer;
+    for a fill-in question `blank_at` is where its answer stands in `source.text`.
+    """
+
+    kind: str
+    prompt: str
+    answer: str
+    source: Citation
+    evidence: str
+    options: tuple[str, ...] = ()
+    blank_at: int = -1
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Course:
+    """Course material on one topic: provisions by document and section, outline, quiz."""
+
+    topic: str
+    documents: tuple[DocumentGroup, ...]
+    outline: tuple[OutlineEntry, ...]
+    questions: tuple[QuizQuestion, ...]
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def provisions(self) -> tuple[Citation, ...]:
+        """Every provision, numbered as cited (1, 2, …) in reading order."""
+        return tuple(p for d in self.documents for p in d.provisions)
+
+
+def topic_phrases(topic: str) -> list[str]:
+    """Runs of two or more words of the topic with no particle between (不担当不作为 in 不担当不作为的处理)."""
+    runs: list[list[str]] = [[]]
+    for word in jieba_tokenizer().lcut(topic):
+        if word in QUESTION_STOPWORDS or not CJK_RUN.fullmatch(word):
+            runs.append([])
+        else:
+            runs[-1].append(word)
+    return ["".join(run) for run in runs if len(run) >= 2]
+
+
+def passage_contexts(store) -> list[str]:
+    """Every stored passage's section path and text, what a topic is looked for in."""
+    return [f"{p.section}\n{p.text}" for d in sorted(store.doc_ids()) for p in store.passages_of(d)]
+
+
+def phrase_idf(contexts: list[str], phrase: str) -> float:
+    """IDF of a phrase counted as a substring of the passages' contexts; 0 when no passage holds it."""
+    count = sum(phrase in c for c in contexts)
+    return math.log(1 + (len(contexts) - count + 0.5) / (count + 0.5)) if count else 0.0
+
+
+def topic_terms(service, topic: str, contexts: list[str]) -> WeightedTerms:
+    """The topic's informative words, and its phrases the documents use, weighted by IDF over the stored passages.
+
+    A phrase counts beside its words so that 「不担当不作为」 weighs as one idea rather than as
+    担当 and 作为, which stand in nearly every passage of a corpus on cadres.
+    """
+    words = weigh_terms(topic, service.store.lexical.idf)
+    phrases = [(p, phrase_idf(contexts, p)) for p in topic_phrases(topic) if p not in words.terms]
+    phrases = [(p, w) for p, w in phrases if w > 0]
+    return WeightedTerms(
+        words.terms + tuple(p for p, _ in phrases),
+        words.weights + tuple(w for _, w in phrases),
+        words.patterns + tuple(None for _ in phrases),
+    )
+
+
+def missing_words(topic: str, contexts: list[str]) -> tuple[str, ...]:
+    """The topic's words that no stored passage uses."""
+    return tuple(t for t in query_terms(topic) if not any(t in c.lower() for c in contexts))
+
+
+def is_relevant(terms: WeightedTerms, passage, bar: float) -> bool:
+    """True when the passage's section path and text hold at least `bar` of the topic's weight, some of it in the text."""
+    return terms.coverage(f"{passage.section}\n{passage.text}") >= bar and terms.coverage(
+        f"{last_heading(passage.section)}\n{passage.text}"
+    ) > 0
+
+
+def last_heading(section: str) -> str:
+    """The innermost heading of a section path."""
+    return section.split(SECTION_SEPARATOR)[-1] if section else ""
+
+
+def relevant_passage_ids(service, terms: WeightedTerms, topic: str, doc_ids: list[str] | None) -> set[str]:
+    """Every stored passage on the topic: all lexical matches, each tested against the topic's words."""
+    store = service.store
+    allowed = store.matching(doc_ids, None)
+    hits = store.lexical.search(topic, max(len(store), 1), allowed)
+    bar = service.settings.min_evidence
+    return {pid for pid, _ in hits if terms.coverage(f"{store.passage(pid).section}\n{store.passage(pid).text}") >= bar}
+
+
+def line_spans(text: str, start: int, end: int, longest: int) -> list[tuple[int, int]]:
+    """The whole lines (paragraphs, list items without their marker) of a document text that overlap [start, end).
+
+    A line longer than `longest` (a text that lost its line breaks) is cut to the part within [start, end).
+    """
+    spans = []
+    while start < end:
+        line_start = text.rfind("\n", 0, start) + 1
+        line_end = text.find("\n", start)
+        line_end = len(text) if line_end < 0 else line_end
+        marker = ITEM_PATTERN.match(text[line_start:line_end])
+        line_start += marker.end() if marker else 0
+        if line_end - line_start > longest:
+            line_start, line_end = max(line_start, start), min(line_end, end)
+        if text[line_start:line_end].strip():
+            spans.append((line_start, line_end))
+        start = line_end + 1
+    return spans
+
+
+def provision_citation(passage, text: str, span: tuple[int, int], score: float) -> Citation:
+    """A whole paragraph or item, verbatim from its document, as a citation record (numbered later)."""
+    return Citation(
+        n=0,
+        passage_id=passage.passage_id,
+        doc_id=passage.doc_id,
+        title=passage.title,
+        section=passage.section,
+        text=text[span[0] : span[1]].strip(),
+        start=span[0],
+        end=span[1],
+        source=passage.source,
+        issuer=passage.issuer,
+        date=passage.date,
+        doc_number=passage.doc_number,
+        score=score,
+    )
+
+
+def document_provisions(service, terms: WeightedTerms, doc_id: str, relevant: set[str]) -> list[Citation]:
+    """The whole paragraphs and items of one document on the topic, in document order.
+
+    A passage may hold several short paragraphs, or part of a long one: each line it overlaps is
+    taken whole and tested on its own, under the passage's section.
+    """
+    text, chosen = service.store.document_text(doc_id), {}
+    bar, longest = service.settings.min_evidence, service.settings.passage_max_chars * LONGEST_PARAGRAPH
+    for passage in service.store.passages_of(doc_id):
+        if passage.passage_id not in relevant:
+            continue
+        for span in line_spans(text, passage.start, passage.end, longest):
+            line = replace(passage, text=text[span[0] : span[1]])
+            if span not in chosen and is_relevant(terms, line, bar):
+                chosen[span] = provision_citation(passage, text, span, terms.coverage(f"{passage.section}\n{line.text}"))
+    return [chosen[span] for span in sorted(chosen)]
+
+
+def group_sections(provisions: list[Citation]) -> tuple[SectionGroup, ...]:
+    """Consecutive provisions of one section gathered under it, in document order."""
+    groups: list[tuple[str, list[Citation]]] = []
+    for provision in provisions:
+        if groups and groups[-1][0] == provision.section:
+            groups[-1][1].append(provision)
+        else:
+            groups.append((provision.section, [provision]))
+    return tuple(SectionGroup(section, tuple(items)) for section, items in groups)
+
+
+def numbered(documents: list[list[Citation]]) -> list[list[Citation]]:
+    """The provisions numbered 1, 2, … in reading order, a provision repeated in another document dropped."""
+    seen, count, result = set(), 0, []
+    for provisions in documents:
+        kept = []
+        for p in provisions:
+            if squeeze(p.text) not in seen:
+                seen.add(squeeze(p.text))
+                count += 1
+                kept.append(Citation(**{**p.__dict__, "n": count}))
+        if kept:
+            result.append(kept)
+    return result
+
+
+def document_group(provisions: list[Citation]) -> DocumentGroup:
+    """One document's provisions as a group carrying the document's metadata."""
+    first = provisions[0]
+    return DocumentGroup(
+        first.doc_id, first.title, first.issuer, first.date, first.doc_number, group_sections(provisions)
+    )
+
+
+def collect_provisions(service, topic: str, doc_ids: list[str] | None = None) -> tuple[DocumentGroup, ...]:
+    """Every provision on the topic across the stored documents (or those chosen), grouped and cited.
+
+    Args:
+        service: the AssistantService whose store is searched.
+        topic: a few words naming the topic, e.g. 「容错免责」.
+        doc_ids: only these documents, when given.
+
+    Returns:
+        Documents (the most on-topic first), each with its sections in document order, each section
+        with its whole paragraphs verbatim as citations numbered 1, 2, …; empty when nothing matches.
+    """
+    terms = topic_terms(service, topic, passage_contexts(service.store))
+    if not terms.terms:
+        return ()
+    relevant = relevant_passage_ids(service, terms, topic, doc_ids)
+    found = [document_provisions(service, terms, d, relevant) for d in sorted(service.store.doc_ids())]
+    found = sorted((f for f in found if f), key=lambda ps: (-max(p.score for p in ps), -len(ps), ps[0].title))
+    return tuple(document_group(ps) for ps in numbered(found))
+
+
+def study_outline(documents: tuple[DocumentGroup, ...]) -> tuple[OutlineEntry, ...]:
+    """The outline: each document, then the headings its provisions stand under, with their numbers."""
+    entries: list[OutlineEntry] = []
+    for document in documents:
+        placed: dict[tuple[str, ...], int] = {(): len(entries)}
+        entries.append(OutlineEntry(1, f"《{document.title}》"))
+        for group in document.sections:
+            path = group.headings
+            for depth in range(1, len(path) + 1):
+                if path[:depth] not in placed:
+                    placed[path[:depth]] = len(entries)
+                    entries.append(OutlineEntry(depth + 1, path[depth - 1]))
+            index = placed[path]
+            entry = entries[index]
+            entries[index] = OutlineEntry(entry.level, entry.heading, entry.provisions + tuple(p.n for p in group.provisions))
+    return tuple(entries)
+
+
+def clean_topic(topic: str) -> str:
+    """The topic without outer spaces; an empty or overlong one is refused with a message."""
+    text = " ".join((topic or "").split())
+    if not text:
+        raise ValueError("请输入备课主题，如「容错免责」")
+    if len(text) > MAX_TOPIC_CHARS:
+        raise ValueError(f"主题过长（{len(text)} 字），请精简到 {MAX_TOPIC_CHARS} 字以内")
+    return text
+
+
+def build_course(service, topic: str, doc_ids: list[str] | None = None, llm=None) -> Course:
+    """Course material on a topic; raises TopicNotCovered when no provision is found.
+
+    Args:
+        service: the AssistantService to read the documents from.
+        topic: the topic, e.g. 「容错免责」.
+        doc_ids: only these documents, when given.
+        llm: a chat model for multiple-choice questions; the service's model when None (none: no such questions).
+    """
+    from assistant.quiz import make_quiz
+
+    topic = clean_topic(topic)
+    documents = collect_provisions(service, topic, doc_ids)
+    if not documents:
+        raise TopicNotCovered(topic, missing_words(topic, passage_contexts(service.store)))
+    provisions = tuple(p for d in documents for p in d.provisions)
+    questions, warnings = make_quiz(provisions, service.store.lexical.idf, llm or service.llm)
+    return Course(topic, documents, study_outline(documents), questions, warnings)
