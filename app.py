@@ -170,6 +170,31 @@ def command_models(settings: Settings, args) -> int:
     return 0
 
 
+def command_course(settings: Settings, args) -> int:
+    """Course material on a topic as Markdown (stdout or -o) or Word (-o); exit 1 when nothing is found."""
+    from assistant.course import TopicNotCovered, build_course
+    from export import course_docx, course_markdown
+
+    output = Path(args.output) if args.output else None
+    form = args.format or ("docx" if output and output.suffix.lower() == ".docx" else "md")
+    if form == "docx" and output is None:
+        print("错误：Word 格式需要用 -o 指定输出文件，如 -o 备课.docx", file=sys.stderr)
+        return 2
+    try:
+        course = build_course(create_service(settings), args.topic, doc_ids=args.doc or None)
+    except (TopicNotCovered, ValueError) as error:
+        print(f"错误：{error}", file=sys.stderr)
+        return 1
+    for warning in course.warnings:
+        print(f"提示：{warning}", file=sys.stderr)
+    if output is None:
+        print(course_markdown(course), end="")
+        return 0
+    output.write_bytes(course_docx(course) if form == "docx" else course_markdown(course).encode("utf-8"))
+    print(f"已写入 {output}：{len(course.provisions)} 条规定，{len(course.questions)} 道练习题", file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command-line interface; no sub-command serves the web chat."""
     parser = argparse.ArgumentParser(prog="app.py", description="PolicyQA 政策问答助手")
@@ -207,6 +232,12 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--unanswerable-qa", help="另一评测集的 qa.jsonl：其问题作为本语料无法回答的问题加入")
     evaluate.add_argument("--unanswerable-limit", type=int, default=100, help="加入的无法回答问题数（默认 100）")
     evaluate.set_defaults(run=command_eval)
+    course = commands.add_parser("course", help="备课：汇编某一主题的全部规定（附出处）、学习提纲和练习题")
+    course.add_argument("topic", help="主题，如 容错免责")
+    course.add_argument("--format", choices=["md", "docx"], help="md（默认）或 docx；不给时按 -o 的扩展名")
+    course.add_argument("-o", "--output", help="输出文件；不给时把 Markdown 打印到屏幕")
+    course.add_argument("--doc", action="append", help="只在这篇文档中查找（可重复）")
+    course.set_defaults(run=command_course)
     return parser
 
 
