@@ -9,6 +9,10 @@ from ingest.clean import squeeze
 
 TEXT_SUFFIXES = {".txt", ".md", ".markdown", ".text"}
 DOCUMENT_SUFFIXES = TEXT_SUFFIXES | {".docx", ".pdf", ".html", ".htm"}
+# A real .docx unpacks to a few MB of XML at most ~30x its packed size; a zip bomb to gigabytes.
+DOCX_MAX_UNPACKED = 512 * 1024 * 1024
+DOCX_MAX_RATIO = 200
+DOCX_RATIO_FLOOR = 8 * 1024 * 1024
 LEGACY_OFFICE = {".doc": "Word", ".wps": "WPS 文字", ".xls": "Excel", ".et": "WPS 表格", ".ppt": "PowerPoint", ".dps": "WPS 演示"}
 # A vertical gap this many times the usual line step separates paragraphs on a PDF page.
 PARAGRAPH_GAP = 1.3
@@ -73,6 +77,21 @@ def read_plain_text(path: Path) -> str:
     return decode_text(path.read_bytes(), str(path))
 
 
+def check_zip_sizes(path: Path) -> None:
+    """Refuse a .docx whose parts would unpack to far more than a real document (a zip bomb)."""
+    import zipfile
+
+    with zipfile.ZipFile(path) as archive:
+        members = archive.infolist()
+    unpacked = sum(m.file_size for m in members)
+    ratios = [m.file_size / max(m.compress_size, 1) for m in members if m.file_size > DOCX_RATIO_FLOOR]
+    if unpacked > DOCX_MAX_UNPACKED or any(r > DOCX_MAX_RATIO for r in ratios):
+        raise IngestError(
+            f"{path}: 文件解压后异常庞大（{unpacked >> 20} MB），不像正常的 Word 文档，已拒绝导入；"
+            "请确认文件来源，用 Word 或 WPS 重新另存为 .docx"
+        )
+
+
 def read_docx(path: Path) -> str:
     """A Word file's paragraphs and table rows in order; heading styles become Markdown headings, list items '- '."""
     import zipfile
@@ -80,6 +99,7 @@ def read_docx(path: Path) -> str:
     from docx import Document
 
     try:
+        check_zip_sizes(path)
         document = Document(str(path))
     except (zipfile.BadZipFile, KeyError, ValueError) as error:
         raise IngestError(f"{path}: 不是有效的 .docx 文件（{error}），请用 Word 或 WPS 重新另存为 .docx") from error
