@@ -1,0 +1,90 @@
+"""Several app processes over one real Chroma server (`chroma run`): what one ingests, the others answer from."""
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from conftest import free_port
+from settings import REPO_ROOT
+
+START_TIMEOUT_S = 240
+NEW_POLICY = "关于村级档案管理的通知\n一、保管期限\n村级会计档案的保管期限为三十年。\n".encode()
+
+
+def wait_until_up(url: str, process: subprocess.Popen, what: str) -> None:
+    """Wait for a server to answer on `url`, failing with its output if it dies or never does."""
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"{what} exited: {process.stderr.read()[-3000:] if process.stderr else ''}")
+        try:
+            if httpx.get(url, timeout=2).status_code < 500:
+                return
+        except httpx.HTTPError:
+            time.sleep(0.3)
+    process.kill()
+    pytest.fail(f"{what} did not come up on {url}")
+
+
+@pytest.fixture
+def chroma_server(tmp_path):
+    """A real Chroma server on loopback over a temporary folder; yields its URL."""
+    chroma = shutil.which("chroma", path=str(Path(sys.executable).parent)) or shutil.which("chroma")
+    port = free_port()
+    process = subprocess.Popen(
+        [chroma, "run", "--path", str(tmp_path / "chroma"), "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    wait_until_up(url + "/api/v2/heartbeat", process, "chroma run")
+    yield url
+    process.terminate()
+    process.wait(timeout=30)
+
+
+def start_app(chroma_url: str, data_dir: Path) -> tuple[str, subprocess.Popen]:
+    """`app.py serve` against the Chroma server, with its own data folder; yields once it answers."""
+    port = free_port()
+    env = {
+        **os.environ, "POLICYQA_CHROMA_URL": chroma_url, "POLICYQA_DATA_DIR": str(data_dir),
+        "POLICYQA_PORT": str(port), "POLICYQA_INGEST_SAMPLE_WHEN_EMPTY": "false",
+    }
+    process = subprocess.Popen(
+        [sys.executable, str(REPO_ROOT / "app.py"), "serve"], env=env, cwd=REPO_ROOT,
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    wait_until_up(url + "/healthz", process, "app.py serve")
+    return url, process
+
+
+def test_a_document_uploaded_through_one_app_is_answered_by_another(chroma_server, tmp_path):
+    apps = [start_app(chroma_server, tmp_path / f"app-{i}") for i in (1, 2)]
+    (first, _), (second, _) = apps
+    try:
+        assert httpx.get(second + "/healthz").json()["store"] == chroma_server
+        question = {"question": "村级会计档案的保管期限是多久？"}
+        before = httpx.post(second + "/api/v1/ask", json=question, timeout=60).json()
+        assert before["refused"]
+        uploaded = httpx.post(first + "/api/v1/documents", files={"file": ("档案通知.txt", NEW_POLICY)}, timeout=120)
+        assert uploaded.status_code == 201, uploaded.text
+        doc_id = uploaded.json()["doc_ids"][0]
+        after = httpx.post(second + "/api/v1/ask", json=question, timeout=60).json()
+        assert not after["refused"] and "三十年" in after["answer"]
+        assert after["citations"][0]["doc_id"] == doc_id
+        assert doc_id in {d["doc_id"] for d in httpx.get(second + "/api/v1/documents").json()["documents"]}
+        assert httpx.delete(second + f"/api/v1/documents/{doc_id}").status_code == 200
+        gone = httpx.post(first + "/api/v1/ask", json=question, timeout=60).json()
+        assert gone["refused"], "a removal through one process reaches the other too"
+    finally:
+        for _, process in apps:
+            process.terminate()
+            process.wait(timeout=30)
+    notice = apps[0][1].stderr.read()
+    assert "只接受本机请求" in notice, "with no keys configured the server says so at start"
