@@ -7,7 +7,7 @@ import math
 from dataclasses import dataclass, replace
 
 from assistant.answer import Citation
-from assistant.extractive import WeightedTerms, weigh_terms
+from assistant.extractive import WeightedTerms, occurs, weigh_terms
 from ingest.clean import ITEM_PATTERN, squeeze
 from ingest.model import SECTION_SEPARATOR
 from vectorstore.tokenize import CJK_RUN, QUESTION_STOPWORDS, jieba_tokenizer, query_terms
@@ -101,6 +101,23 @@ class Course:
         return tuple(p for d in self.documents for p in d.provisions)
 
 
+@dataclass(frozen=True)
+class TopicTerms(WeightedTerms):
+    """A topic's weighted terms: its words first, then the phrases of it the documents use."""
+
+    words: int = 0
+
+    def holds_every_word(self, text: str) -> bool:
+        """True when every word of the topic (or its full form) stands in the text, in any order."""
+        lowered = text.lower()
+        pairs = list(zip(self.terms, self.patterns))[: self.words]
+        return bool(pairs) and all(occurs(t, p, lowered) for t, p in pairs)
+
+    def on_topic(self, text: str, bar: float) -> bool:
+        """True when the text holds `bar` of the topic's weight, or all its words (开放数据 for 数据开放)."""
+        return self.coverage(text) >= bar or self.holds_every_word(text)
+
+
 def topic_phrases(topic: str) -> list[str]:
     """Runs of two or more words of the topic with no particle between (不担当不作为 in 不担当不作为的处理)."""
     runs: list[list[str]] = [[]]
@@ -123,7 +140,7 @@ def phrase_idf(contexts: list[str], phrase: str) -> float:
     return math.log(1 + (len(contexts) - count + 0.5) / (count + 0.5)) if count else 0.0
 
 
-def topic_terms(service, topic: str, contexts: list[str]) -> WeightedTerms:
+def topic_terms(service, topic: str, contexts: list[str]) -> TopicTerms:
     """The topic's informative words, and its phrases the documents use, weighted by IDF over the stored passages.
 
     A phrase counts beside its words so that 「不担当不作为」 weighs as one idea rather than as
@@ -132,10 +149,11 @@ def topic_terms(service, topic: str, contexts: list[str]) -> WeightedTerms:
     words = weigh_terms(topic, service.store.lexical.idf)
     phrases = [(p, phrase_idf(contexts, p)) for p in topic_phrases(topic) if p not in words.terms]
     phrases = [(p, w) for p, w in phrases if w > 0]
-    return WeightedTerms(
+    return TopicTerms(
         words.terms + tuple(p for p, _ in phrases),
         words.weights + tuple(w for _, w in phrases),
         words.patterns + tuple(None for _ in phrases),
+        words=len(words.terms),
     )
 
 
@@ -144,9 +162,9 @@ def missing_words(topic: str, contexts: list[str]) -> tuple[str, ...]:
     return tuple(t for t in query_terms(topic) if not any(t in c.lower() for c in contexts))
 
 
-def is_relevant(terms: WeightedTerms, passage, bar: float) -> bool:
-    """True when the passage's section path and text hold at least `bar` of the topic's weight, some of it in the text."""
-    return terms.coverage(f"{passage.section}\n{passage.text}") >= bar and terms.coverage(
+def is_relevant(terms: TopicTerms, passage, bar: float) -> bool:
+    """True when the passage's section path and text are on the topic, some of it in the text or innermost heading."""
+    return terms.on_topic(f"{passage.section}\n{passage.text}", bar) and terms.coverage(
         f"{last_heading(passage.section)}\n{passage.text}"
     ) > 0
 
@@ -156,13 +174,13 @@ def last_heading(section: str) -> str:
     return section.split(SECTION_SEPARATOR)[-1] if section else ""
 
 
-def relevant_passage_ids(service, terms: WeightedTerms, topic: str, doc_ids: list[str] | None) -> set[str]:
+def relevant_passage_ids(service, terms: TopicTerms, topic: str, doc_ids: list[str] | None) -> set[str]:
     """Every stored passage on the topic: all lexical matches, each tested against the topic's words."""
     store = service.store
     allowed = store.matching(doc_ids, None)
     hits = store.lexical.search(topic, max(len(store), 1), allowed)
     bar = service.settings.min_evidence
-    return {pid for pid, _ in hits if terms.coverage(f"{store.passage(pid).section}\n{store.passage(pid).text}") >= bar}
+    return {pid for pid, _ in hits if terms.on_topic(f"{store.passage(pid).section}\n{store.passage(pid).text}", bar)}
 
 
 def line_spans(text: str, start: int, end: int, longest: int) -> list[tuple[int, int]]:
@@ -204,7 +222,7 @@ def provision_citation(passage, text: str, span: tuple[int, int], score: float) 
     )
 
 
-def document_provisions(service, terms: WeightedTerms, doc_id: str, relevant: set[str]) -> list[Citation]:
+def document_provisions(service, terms: TopicTerms, doc_id: str, relevant: set[str]) -> list[Citation]:
     """The whole paragraphs and items of one document on the topic, in document order.
 
     A passage may hold several short paragraphs, or part of a long one: each line it overlaps is

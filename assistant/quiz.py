@@ -34,11 +34,12 @@ MAX_LLM_PROVISIONS = 12
 OPTION_LETTERS = "ABCD"
 # An option counts as supported when the provision holds this share of its words (IDF-weighted).
 OPTION_SUPPORT = 0.8
-NUMBER = re.compile(r"\d+(?:\.\d+)?%?|[一二三四五六七八九十两百千万]+分之[一二三四五六七八九十百]+")
+NUMBER = re.compile(r"(?<![\d第])\d+(?:\.\d+)?%?|[一二三四五六七八九十两百千万]+分之[一二三四五六七八九十百]+")
 UNIT = "个年月日天周次名人项条倍万亿元岁小时分钟%"
-CHINESE_COUNT = re.compile(rf"[一二三四五六七八九十两]+(?=分之|[{UNIT}])")
+# Counts, not ordinals: 第七条 and 第1类 name a place, and changing them says nothing false.
+CHINESE_COUNT = re.compile(rf"(?<![第一二三四五六七八九十两])[一二三四五六七八九十两]+(?=分之|[{UNIT}])")
 DOC_NUMBER_YEAR = re.compile(r"[〔［\[]\d{4}[〕］\]]")
-ARABIC_COUNT = re.compile(r"(?<![\d.])\d+(?![\d.])")
+ARABIC_COUNT = re.compile(r"(?<![\d.第])\d+(?![\d.])")
 NUMERAL_SWAP = str.maketrans("一二两三四五六七八九", "两三三五六三八五六七")
 # Changes that make a statement contradict the provision it came from: a duty, ban or permission
 # turned round, or an act reversed. Tried in order; the first that applies is used.

@@ -1,0 +1,311 @@
+"""Course material for trainers: every provision on a topic, cited, with an outline and a quiz, as Word and Markdown."""
+
+import json
+import os
+import subprocess
+import sys
+from io import BytesIO
+
+import gradio as gr
+import pytest
+from docx import Document
+from docx.oxml.ns import qn
+from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+from langchain_core.messages import AIMessage
+
+from assistant.course import TopicNotCovered, build_course, collect_provisions
+from assistant.quiz import BLANK
+from conftest import free_port, make_settings
+from export import course_docx, course_markdown
+from ingest.clean import squeeze
+from settings import REPO_ROOT
+from sysdeps import ensure_programs
+from web.course_tab import add_course_tab
+
+TOPIC = "容错免责"
+KEY_PROVISION = "先行先试出现的失误"
+UNCOVERED = "量子纠缠通信"
+RENDER_TIMEOUT_S = 240
+
+# A made-up rule book from another field: eleven articles on 数据开放 (more than the retriever's
+# top 8), one long enough to be stored as two passages, short ones packed together, and other topics between.
+LONG_ARTICLE = "第五条 公共数据开放实行目录管理，" + "，".join(
+    f"第{n}类数据的开放属性由数据提供单位逐项标注并报主管部门审核" for n in range(1, 16)
+) + "。"
+DATA_RULES = "\n".join(
+    [
+        "某市公共数据开放管理办法",
+        "第一章 总则",
+        "第一条 为了促进公共数据开放和利用，制定本办法。",
+        "第二条 本办法所称数据开放，是指向社会提供公共数据的行为。",
+        "第三条 差旅费报销应当凭合法票据办理。",
+        "第二章 开放范围",
+        "第四条 数据开放应当遵循需求导向、安全可控的原则。",
+        LONG_ARTICLE,
+        "第六条 涉及个人隐私的数据不得开放；经脱敏处理的，可以有条件开放。数据开放前应当进行安全评估。",
+        "第七条 数据开放目录每年更新1次，更新时间不得晚于3月31日。",
+        "第八条 会议室使用实行预约登记。",
+        "第三章 开放平台",
+        "第九条 市大数据中心负责建设统一的数据开放平台。",
+        "第十条 数据开放平台应当提供<b>批量下载</b>和*接口调用*两种方式。",
+        "第十一条 数据开放平台的访问日志保存不少于6个月。",
+        "第四章 监督",
+        "第十二条 对违反规定开放数据的单位，由主管部门责令改正。",
+        "第十三条 数据开放工作纳入年度绩效考核。",
+        "第十四条 公务用车按规定统一管理。",
+    ]
+)
+DATA_TOPIC = "数据开放"
+DATA_ARTICLES = ("第一条", "第二条", "第四条", "第五条", "第六条", "第七条", "第九条", "第十条", "第十一条", "第十二条", "第十三条")
+OTHER_ARTICLES = ("第三条", "第八条", "第十四条")
+
+
+@pytest.fixture(scope="module")
+def course(sample_service):
+    return build_course(sample_service, TOPIC)
+
+
+@pytest.fixture(scope="module")
+def word(course):
+    return Document(BytesIO(course_docx(course)))
+
+
+@pytest.fixture(scope="module")
+def data_service(tmp_path_factory):
+    from assistant import create_service
+
+    service = create_service(make_settings(tmp_path_factory.mktemp("data-rules"), ingest_sample_when_empty=False))
+    report = service.ingest_texts([{"text": DATA_RULES, "source": "data-rules.txt", "doc_id": "data-rules"}])
+    assert not report.errors
+    return service
+
+
+def paragraph_texts(document) -> list[str]:
+    return [p.text for p in document.paragraphs]
+
+
+def test_the_exemption_provision_is_collected_verbatim_with_its_citation(course, sample_service):
+    key = next(p for p in course.provisions if KEY_PROVISION in p.text)
+    assert "中共湖北省委关于进一步激励干部" in key.title
+    assert key.section.endswith("健全完善容错免责机制")
+    assert sample_service.document_text(key.doc_id)[key.start : key.end].strip() == key.text
+    assert key.text.startswith("建立重点领域免责减责事项清单") and key.text.endswith("可以不予或者免于追究责任")
+    assert [p.n for p in course.provisions] == list(range(1, len(course.provisions) + 1))
+    assert len({squeeze(p.text) for p in course.provisions}) == len(course.provisions)
+
+
+def test_every_provision_on_a_topic_is_collected_whole_in_document_order(data_service):
+    documents = collect_provisions(data_service, DATA_TOPIC)
+    assert len(documents) == 1
+    provisions = documents[0].provisions
+    assert len(provisions) > data_service.settings.top_k, "more than the retriever's top k"
+    assert [p.text.split(" ")[0] for p in provisions] == list(DATA_ARTICLES)
+    assert not any(p.text.startswith(OTHER_ARTICLES) for p in provisions)
+    assert [p.start for p in provisions] == sorted(p.start for p in provisions)
+    long_one = next(p for p in provisions if p.text.startswith("第五条"))
+    assert long_one.text == LONG_ARTICLE, "a paragraph stored as two passages is quoted whole"
+    assert len([p for p in data_service.store.passages_of("data-rules") if p.start < long_one.end and p.end > long_one.start]) >= 2
+    sections = [s.section for s in documents[0].sections]
+    assert [s.split(" › ")[-1] for s in sections] == ["第一章 总则", "第二章 开放范围", "第三章 开放平台", "第四章 监督"]
+
+
+def test_the_outline_lists_the_headings_the_provisions_stand_under(course):
+    headings = [(e.level, e.heading) for e in course.outline]
+    assert headings[0] == (1, f"《{course.documents[0].title}》")
+    exemption = next(e for e in course.outline if e.heading == "健全完善容错免责机制")
+    key = next(p for p in course.provisions if KEY_PROVISION in p.text)
+    assert key.n in exemption.provisions
+    for provision in course.provisions:
+        for heading in provision.section.split(" › ") if provision.section else ():
+            assert heading in {h for _, h in headings}
+
+
+def test_the_quiz_has_five_questions_or_more_each_answered_by_its_cited_provision(course):
+    assert len(course.questions) >= 5
+    assert {q.kind for q in course.questions} >= {"填空", "判断"}
+    numbers = {p.n: p for p in course.provisions}
+    for question in course.questions:
+        assert question.answer and question.prompt
+        assert numbers[question.source.n] == question.source
+        assert question.evidence in question.source.text
+
+
+def test_each_fill_in_answer_stands_in_its_provision_at_the_blank(course):
+    fill_ins = [q for q in course.questions if q.kind == "填空"]
+    assert fill_ins
+    for question in fill_ins:
+        text, answer = question.source.text, question.answer
+        assert text[question.blank_at : question.blank_at + len(answer)] == answer
+        gapped = question.prompt.split("填空：", 1)[1]
+        assert gapped.count(BLANK) == 1
+        assert gapped.replace(BLANK, answer) == question.evidence
+        assert answer not in gapped, "the answer is not given away elsewhere in the sentence"
+
+
+def test_true_false_statements_are_the_provision_or_clearly_differ_from_it(course):
+    judgements = [q for q in course.questions if q.kind == "判断"]
+    assert {q.answer for q in judgements} == {"正确", "错误"}
+    for question in judgements:
+        statement = question.prompt.split("「", 1)[1].rsplit("」", 1)[0]
+        if question.answer == "正确":
+            assert statement in question.source.text
+        else:
+            assert statement != question.evidence and squeeze(statement) not in squeeze(question.source.text)
+            assert question.note.startswith("原文为")
+
+
+def test_a_number_or_a_permission_is_what_a_false_statement_changes(data_service):
+    course = build_course(data_service, DATA_TOPIC)
+    false = {q.source.text.split(" ")[0]: q for q in course.questions if q.kind == "判断" and q.answer == "错误"}
+    assert "原文为「1」" in false["第七条"].note
+    assert "原文为「不得」" in false["第六条"].note
+
+
+def test_the_word_file_holds_title_outline_provisions_quiz_answers_and_sources(course, word):
+    texts = paragraph_texts(word)
+    styles = {p.style.name for p in word.paragraphs}
+    assert {"Title", "Heading 1", "Heading 2", "Heading 3"} <= styles
+    headings = [p.text for p in word.paragraphs if p.style.name == "Heading 1"]
+    assert headings == ["一、学习提纲", "二、规定原文", "三、练习题", "四、参考答案", "五、出处"]
+    key = next(p for p in course.provisions if KEY_PROVISION in p.text)
+    assert any(KEY_PROVISION in t and t.endswith(f"[{key.n}]") for t in texts)
+    assert any(t.startswith(f"[{key.n}] 《{key.title}》") and "健全完善容错免责机制" in t for t in texts)
+    assert any(t.startswith("健全完善容错免责机制 ") for t in texts), "the outline"
+    answers = texts[texts.index("四、参考答案") + 1 : texts.index("五、出处")]
+    assert len(answers) == len(course.questions) >= 5
+    assert all("答案：" in a and "依据：「" in a and a.endswith("]") for a in answers)
+
+
+def test_the_word_file_sets_chinese_fonts_on_body_and_headings(word):
+    for name, font in (("Normal", "SimSun"), ("Heading 1", "SimHei"), ("Heading 3", "SimHei"), ("Title", "SimHei")):
+        fonts = word.styles[name].element.rPr.rFonts
+        assert fonts.get(qn("w:eastAsia")) == font
+        assert fonts.get(qn("w:eastAsiaTheme")) is None, "a theme font would override the one set"
+
+
+def test_markdown_holds_the_same_material_with_document_text_escaped(course, data_service):
+    text = course_markdown(course)
+    assert text.startswith(f"# 备课材料：{TOPIC}\n")
+    for heading in ("## 一、学习提纲", "## 二、规定原文", "## 三、练习题", "## 四、参考答案", "## 五、出处"):
+        assert heading in text
+    key = next(p for p in course.provisions if KEY_PROVISION in p.text)
+    assert f"> {key.text} [{key.n}]" in text
+    data = course_markdown(build_course(data_service, DATA_TOPIC))
+    assert r"\<b\>批量下载\</b\>和\*接口调用\*" in data
+    assert "<b>" not in data
+
+
+def test_an_uncovered_topic_is_said_plainly(sample_service):
+    with pytest.raises(TopicNotCovered, match=f"未找到与「{UNCOVERED}」相关的规定"):
+        build_course(sample_service, UNCOVERED)
+    assert collect_provisions(sample_service, UNCOVERED) == ()
+
+
+def run_cli(data_dir, *args):
+    env = {**os.environ, "POLICYQA_DATA_DIR": str(data_dir), "HF_HUB_OFFLINE": "1"}
+    command = [sys.executable, str(REPO_ROOT / "app.py"), "course", *args]
+    return subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
+
+
+def test_cli_writes_word_and_refuses_an_uncovered_topic_without_writing(tmp_path):
+    data_dir, out = tmp_path / "var", tmp_path / "course.docx"
+    result = run_cli(data_dir, TOPIC, "--format", "docx", "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    assert any(KEY_PROVISION in t for t in paragraph_texts(Document(str(out))))
+    missing = tmp_path / "none.docx"
+    refused = run_cli(data_dir, UNCOVERED, "--format", "docx", "-o", str(missing))
+    assert refused.returncode == 1
+    assert f"未找到与「{UNCOVERED}」相关的规定" in refused.stderr
+    assert not missing.exists()
+    markdown = run_cli(data_dir, TOPIC)
+    assert markdown.returncode == 0 and markdown.stdout.startswith(f"# 备课材料：{TOPIC}") and KEY_PROVISION in markdown.stdout
+
+
+def model_questions(key_n: int, other_n: int) -> str:
+    """A model's reply: one sound question, one whose key the provision does not hold, one with two right options."""
+    return json.dumps(
+        [
+            {"question": "因缺乏经验、先行先试出现的失误，可以如何处理？", "options": ["一律从重处分", "可以不予或者免于追究责任", "移送司法机关", "降级使用"], "answer": "B", "provision": key_n},
+            {"question": "探索性试验中的失误由谁认定？", "options": ["省委组织部", "纪委监委", "所在单位", "上级党委"], "answer": "A", "provision": key_n},
+            {"question": "下列哪项属于可以免责的情形？", "options": ["先行先试出现的失误", "为推动发展的无意过失", "贪污受贿", "弄虚作假"], "answer": "A", "provision": key_n},
+            {"question": "对无实质内容的反映如何处理？", "options": ["立案审查", "可以暂缓或者不进行函询", "公开通报", "直接处分"], "answer": "B", "provision": other_n},
+        ],
+        ensure_ascii=False,
+    )
+
+
+def test_a_model_adds_multiple_choice_questions_and_unsupported_ones_are_dropped(sample_service, course):
+    key = next(p for p in course.provisions if KEY_PROVISION in p.text)
+    other = next(p for p in course.provisions if p.n != key.n)
+    llm = GenericFakeChatModel(messages=iter([AIMessage(content=f"```json\n{model_questions(key.n, other.n)}\n```")]))
+    with_model = build_course(sample_service, TOPIC, llm=llm)
+    choices = [q for q in with_model.questions if q.kind == "选择"]
+    assert [(q.answer, q.evidence) for q in choices] == [("B", "可以不予或者免于追究责任"), ("B", "可以暂缓或者不进行函询")]
+    assert all(q.evidence in q.source.text and len(q.options) == 4 for q in choices)
+    assert len(with_model.warnings) == 2 and all(w.startswith("已舍弃一道选择题") for w in with_model.warnings)
+    assert "B. 可以不予或者免于追究责任" in course_markdown(with_model)
+
+
+def test_a_failing_model_leaves_the_extractive_quiz_with_a_warning(sample_service, course):
+    llm = GenericFakeChatModel(messages=iter([]))
+    with_model = build_course(sample_service, TOPIC, llm=llm)
+    assert [q.prompt for q in with_model.questions] == [q.prompt for q in course.questions]
+    assert any("未生成选择题" in w for w in with_model.warnings)
+
+
+def test_the_course_tab_shows_escaped_material_and_offers_both_files(data_service):
+    from gradio_client import Client
+
+    with gr.Blocks() as demo:
+        with gr.Tab("备课"):
+            add_course_tab(data_service, data_service.settings)
+    port = free_port()
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+    try:
+        client = Client(f"http://127.0.0.1:{port}/", verbose=False)
+        page, docx_file, md_file = client.predict(DATA_TOPIC, api_name="/course")
+        refused, no_docx, no_md = client.predict(UNCOVERED, api_name="/course")
+    finally:
+        demo.close()
+    assert "&lt;b&gt;批量下载&lt;/b&gt;" in page and "<b>批量下载" not in page
+    assert "第十一条 数据开放平台的访问日志保存不少于6个月。" in page
+    assert docx_file["visible"] and docx_file["value"].endswith(".docx") and md_file["value"].endswith(".md")
+    assert any("第十一条" in t for t in paragraph_texts(Document(docx_file["value"])))
+    assert f"未找到与「{UNCOVERED}」相关的规定" in refused
+    assert not no_docx["visible"] and no_docx["value"] is None and not no_md["visible"]
+
+
+@pytest.fixture(scope="module")
+def rendered(course, tmp_path_factory):
+    """The Word file rendered by scripts/render_docx.py (LibreOffice to PDF, pages to PNG)."""
+    ensure_programs({"libreoffice": ["libreoffice-writer", "fonts-noto-cjk"]})
+    if not subprocess.run(["fc-list", ":lang=zh"], capture_output=True, text=True).stdout.strip():
+        pytest.fail("没有中文字体：请安装 Debian 软件包 fonts-noto-cjk")
+    folder = tmp_path_factory.mktemp("rendered")
+    docx_path = folder / "course.docx"
+    docx_path.write_bytes(course_docx(course))
+    command = [sys.executable, str(REPO_ROOT / "scripts" / "render_docx.py"), str(docx_path), "--out-dir", str(folder)]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=RENDER_TIMEOUT_S)
+    return folder, result
+
+
+def test_the_word_file_renders_in_libreoffice_with_chinese_glyphs(rendered):
+    import pdfplumber
+
+    sys.path.insert(0, str(REPO_ROOT / "scripts"))
+    from render_docx import CJK_FONT, cjk_fonts, pdf_text
+
+    folder, result = rendered
+    assert result.returncode == 0, result.stdout + result.stderr
+    pdf = folder / "course.pdf"
+    assert KEY_PROVISION in squeeze(pdf_text(pdf))
+    fonts = cjk_fonts(pdf)
+    assert sum(fonts.values()) > 500 and all(CJK_FONT.search(f) for f in fonts), fonts
+    pngs = sorted(folder.glob("course-page*.png"))
+    assert len(pngs) >= 2
+    with pdfplumber.open(pdf) as document:
+        assert len(document.pages) == len(pngs)
+    from PIL import Image
+
+    pixels = Image.open(pngs[0]).convert("L")
+    assert pixels.size[0] > 500 and pixels.getextrema()[0] < 100, "the page has dark text on it"
