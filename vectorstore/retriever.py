@@ -59,6 +59,7 @@ class HybridRetriever(BaseRetriever):
         filters: dict | None = None,
         k: int | None = None,
     ) -> list[Document]:
+        self.store.refresh_if_changed()
         weight = self.effective_dense_weight()
         allowed = self.store.matching(doc_ids, filters)
         lexical = self.store.lexical.search(query, self.candidates, allowed)

@@ -51,8 +51,23 @@ def search_words(text: str) -> list[str]:
 
 
 def index_tokens(text: str) -> list[str]:
-    """Tokens a passage is indexed under: CJK bigrams, jieba words and search-mode words (prefixed)."""
-    return cjk_bigrams(text) + [WORD_PREFIX + w for w in words(text) + search_words(text)]
+    """Tokens a passage is indexed under: CJK bigrams, jieba words and search-mode words (prefixed).
+
+    Search-mode words are derived from the one jieba pass as jieba's cut_for_search derives them
+    (the dictionary's 2- and 3-character words inside each longer word, then the word), so the
+    text is segmented once.
+    """
+    lowered = text.lower()
+    tokenizer = jieba_tokenizer()
+    frequencies = tokenizer.FREQ
+    cut = [w for w in tokenizer.lcut(lowered) if CJK_RUN.fullmatch(w)]
+    found = cut + LATIN_WORD.findall(lowered)
+    for word in cut:
+        for size in (2, 3):
+            if len(word) > size:
+                found.extend(g for g in (word[i : i + size] for i in range(len(word) - size + 1)) if frequencies.get(g))
+        found.append(word)
+    return cjk_bigrams(text) + [WORD_PREFIX + w for w in found]
 
 
 def query_terms(question: str) -> list[str]:
