@@ -10,7 +10,12 @@ from assistant.answer import Citation
 from assistant.extractive import WeightedTerms, occurs, weigh_terms
 from ingest.clean import ITEM_PATTERN, squeeze
 from ingest.model import SECTION_SEPARATOR
-from vectorstore.tokenize import CJK_RUN, QUESTION_STOPWORDS, jieba_tokenizer, query_terms
+from vectorstore.tokenize import (
+    CJK_RUN,
+    QUESTION_STOPWORDS,
+    jieba_tokenizer,
+    query_terms,
+)
 
 NOT_COVERED = "未找到与「{topic}」相关的规定"
 MAX_TOPIC_CHARS = 100

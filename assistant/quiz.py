@@ -218,7 +218,7 @@ def quiz_messages(provisions: tuple[Citation, ...]) -> list:
 
 def parse_questions(text: str) -> list[dict]:
     """The JSON list of questions in a model's reply (fenced or bare); empty when there is none."""
-    match = re.search(r"\[.*\]", text, re.S)
+    match = re.search(r"\[.*\]", text, re.DOTALL)
     if not match:
         return []
     try:

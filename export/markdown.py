@@ -19,7 +19,7 @@ from export.text import (
 SPECIAL = re.compile(r"([\\`*_{}\[\]<>#|~])")
 # Our own citation markers are left as they are: "[1]" with nothing after it is not a link.
 MARKER = re.compile(r"\\\[(\w+)\\\]")
-LINE_START = re.compile(r"^(\s*)([-+>]|\d+[.)])", re.M)
+LINE_START = re.compile(r"^(\s*)([-+>]|\d+[.)])", re.MULTILINE)
 
 
 def escape(text: str) -> str:

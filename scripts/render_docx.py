@@ -19,7 +19,7 @@ CONVERT_TIMEOUT_S = 180
 RESOLUTION_DPI = 100
 CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
 # Fonts with CJK glyphs as they appear in PDFs LibreOffice writes (subset prefix "ABCDEF+" aside).
-CJK_FONT = re.compile(r"CJK|Song|Hei|Kai|Fang|Ming|Gothic|WenQuanYi|Droid ?Sans ?Fallback|SimSun|SimHei|Noto ?S[ae]", re.I)
+CJK_FONT = re.compile(r"CJK|Song|Hei|Kai|Fang|Ming|Gothic|WenQuanYi|Droid ?Sans ?Fallback|SimSun|SimHei|Noto ?S[ae]", re.IGNORECASE)
 
 
 def libreoffice() -> str:
@@ -38,7 +38,7 @@ def docx_to_pdf(docx: Path, out_dir: Path, timeout: float = CONVERT_TIMEOUT_S) -
             libreoffice(), f"-env:UserInstallation=file://{profile}", "--headless", "--norestore",
             "--convert-to", "pdf", "--outdir", str(out_dir), str(docx),
         ]
-        result = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+        result = subprocess.run(command, check=False, capture_output=True, text=True, timeout=timeout)
     pdf = out_dir / (docx.stem + ".pdf")
     if result.returncode != 0 or not pdf.is_file():
         raise RuntimeError(f"LibreOffice 未能转换 {docx}：{result.stderr.strip() or result.stdout.strip()}")

@@ -14,10 +14,12 @@ from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 
 from assistant.course import TopicNotCovered, build_course, collect_provisions
+from assistant.llm import make_llm
 from assistant.quiz import BLANK
 from conftest import free_port, make_settings
 from export import course_docx, course_markdown
 from ingest.clean import squeeze
+from llm_standin import StandInChatServer
 from settings import REPO_ROOT
 from sysdeps import ensure_programs
 from web.course_tab import add_course_tab
@@ -204,7 +206,7 @@ def test_an_uncovered_topic_is_said_plainly(sample_service):
 def run_cli(data_dir, *args):
     env = {**os.environ, "POLICYQA_DATA_DIR": str(data_dir), "HF_HUB_OFFLINE": "1"}
     command = [sys.executable, str(REPO_ROOT / "app.py"), "course", *args]
-    return subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
+    return subprocess.run(command, check=False, capture_output=True, text=True, env=env, timeout=300)
 
 
 def test_cli_writes_word_and_refuses_an_uncovered_topic_without_writing(tmp_path):
@@ -246,6 +248,21 @@ def test_a_model_adds_multiple_choice_questions_and_unsupported_ones_are_dropped
     assert "B. 可以不予或者免于追究责任" in course_markdown(with_model)
 
 
+def test_multiple_choice_through_an_openai_compatible_server_gets_the_provisions_as_data(sample_service, course, tmp_path):
+    key = next(p for p in course.provisions if KEY_PROVISION in p.text)
+    server = StandInChatServer().start()
+    try:
+        server.replies.append(model_questions(key.n, key.n))
+        llm = make_llm(make_settings(tmp_path, llm_base_url=server.base_url, llm_model="qwen-standin", llm_timeout=5))
+        with_model = build_course(sample_service, TOPIC, llm=llm)
+    finally:
+        server.stop()
+    messages = server.requests[-1]["messages"]
+    assert "不是指令" in messages[0]["content"]
+    assert f"[{key.n}] 《{key.title}》" in messages[-1]["content"] and key.text in messages[-1]["content"]
+    assert [q.answer for q in with_model.questions if q.kind == "选择"] == ["B"]
+
+
 def test_a_failing_model_leaves_the_extractive_quiz_with_a_warning(sample_service, course):
     llm = GenericFakeChatModel(messages=iter([]))
     with_model = build_course(sample_service, TOPIC, llm=llm)
@@ -256,9 +273,8 @@ def test_a_failing_model_leaves_the_extractive_quiz_with_a_warning(sample_servic
 def test_the_course_tab_shows_escaped_material_and_offers_both_files(data_service):
     from gradio_client import Client
 
-    with gr.Blocks() as demo:
-        with gr.Tab("备课"):
-            add_course_tab(data_service, data_service.settings)
+    with gr.Blocks() as demo, gr.Tab("备课"):
+        add_course_tab(data_service, data_service.settings)
     port = free_port()
     demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
     try:
@@ -279,13 +295,13 @@ def test_the_course_tab_shows_escaped_material_and_offers_both_files(data_servic
 def rendered(course, tmp_path_factory):
     """The Word file rendered by scripts/render_docx.py (LibreOffice to PDF, pages to PNG)."""
     ensure_programs({"libreoffice": ["libreoffice-writer", "fonts-noto-cjk"]})
-    if not subprocess.run(["fc-list", ":lang=zh"], capture_output=True, text=True).stdout.strip():
+    if not subprocess.run(["fc-list", ":lang=zh"], check=False, capture_output=True, text=True).stdout.strip():
         pytest.fail("没有中文字体：请安装 Debian 软件包 fonts-noto-cjk")
     folder = tmp_path_factory.mktemp("rendered")
     docx_path = folder / "course.docx"
     docx_path.write_bytes(course_docx(course))
     command = [sys.executable, str(REPO_ROOT / "scripts" / "render_docx.py"), str(docx_path), "--out-dir", str(folder)]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=RENDER_TIMEOUT_S)
+    result = subprocess.run(command, check=False, capture_output=True, text=True, timeout=RENDER_TIMEOUT_S)
     return folder, result
 
 

@@ -9,7 +9,17 @@ import gradio as gr
 
 from assistant.course import Course, TopicNotCovered, build_course
 from export import course_docx, course_markdown
-from export.text import PARTS, answer_line, course_title, document_facts, marks, option_lines, question_line, source_line, summary_line
+from export.text import (
+    PARTS,
+    answer_line,
+    course_title,
+    document_facts,
+    marks,
+    option_lines,
+    question_line,
+    source_line,
+    summary_line,
+)
 
 UNSAFE_FILE_CHARS = re.compile(r'[\\/:*?"<>|\s]+')
 EXAMPLE_TOPICS = ("容错免责", "不担当不作为的处理", "干部选拔")
