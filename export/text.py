@@ -2,6 +2,7 @@
 
 from assistant.answer import Citation
 from assistant.course import Course, DocumentGroup, QuizQuestion
+from assistant.extractive import short_section
 
 PARTS = ("一、学习提纲", "二、规定原文", "三、练习题", "四、参考答案", "五、出处")
 KINDS = {"填空": "填空题", "判断": "判断题", "选择": "单项选择题"}
@@ -47,9 +48,11 @@ def option_lines(question: QuizQuestion) -> list[str]:
 
 
 def answer_line(question: QuizQuestion) -> str:
-    """A question's key with the provision's own words that settle it and their source."""
+    """A question's key with the provision's own words that settle it and where they stand."""
     note = f"（{question.note}）" if question.note else ""
-    return f"答案：{question.answer}{note}。依据：「{question.evidence}」{mark(question.source.n)}"
+    source = question.source
+    place = f"《{source.title}》" + (f"（{short_section(source.section)}）" if source.section else "")
+    return f"答案：{question.answer}{note}。依据{place}：「{question.evidence}」{mark(source.n)}"
 
 
 def source_line(citation: Citation) -> str:

@@ -175,7 +175,9 @@ def test_the_word_file_holds_title_outline_provisions_quiz_answers_and_sources(c
     assert any(t.startswith("健全完善容错免责机制 ") for t in texts), "the outline"
     answers = texts[texts.index("四、参考答案") + 1 : texts.index("五、出处")]
     assert len(answers) == len(course.questions) >= 5
-    assert all("答案：" in a and "依据：「" in a and a.endswith("]") for a in answers)
+    for number, (answer, question) in enumerate(zip(answers, course.questions), start=1):
+        assert answer.startswith(f"{number}. 答案：{question.answer}")
+        assert f"依据《{question.source.title}》" in answer and answer.endswith(f"」[{question.source.n}]")
 
 
 def test_the_word_file_sets_chinese_fonts_on_body_and_headings(word):
