@@ -170,6 +170,16 @@ def command_models(settings: Settings, args) -> int:
     return 0
 
 
+def command_bench(settings: Settings, args) -> int:
+    from bench.scale import format_table, run
+
+    result = run(settings, passages=args.passages, embed_sample=args.embed_sample, log=lambda m: print(m, file=sys.stderr))
+    print(format_table(result))
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
+    return 0
+
+
 def command_course(settings: Settings, args) -> int:
     """Course material on a topic as Markdown (stdout or -o) or Word (-o); exit 1 when nothing is found."""
     from assistant.course import TopicNotCovered, build_course
@@ -232,6 +242,11 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--unanswerable-qa", help="另一评测集的 qa.jsonl：其问题作为本语料无法回答的问题加入")
     evaluate.add_argument("--unanswerable-limit", type=int, default=100, help="加入的无法回答问题数（默认 100）")
     evaluate.set_defaults(run=command_eval)
+    bench = commands.add_parser("bench", help="速度与规模基准：本项目与教科书式 LangChain 流程并排对比")
+    bench.add_argument("--passages", type=int, default=100_000, help="生成语料的段落数（默认 100000）")
+    bench.add_argument("--embed-sample", type=int, default=5000, help="用真实嵌入的段落数，其余用由其派生的向量（默认 5000）")
+    bench.add_argument("--json", help="把结果写入此 JSON 文件")
+    bench.set_defaults(run=command_bench)
     course = commands.add_parser("course", help="备课：汇编某一主题的全部规定（附出处）、学习提纲和练习题")
     course.add_argument("topic", help="主题，如 容错免责")
     course.add_argument("--format", choices=["md", "docx"], help="md（默认）或 docx；不给时按 -o 的扩展名")
