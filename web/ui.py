@@ -166,6 +166,7 @@ def build_chat(service: AssistantService, compact: bool = False) -> dict:
         with gr.Column(scale=3, min_width=300):
             chatbot = gr.Chatbot(
                 label="对话",
+                show_label=False,
                 height=480 if compact else 640,
                 placeholder="请输入关于政策文件的问题，例如：先行先试中出现的失误能否免责？",
                 examples=[{"text": q} for q in EXAMPLE_QUESTIONS],

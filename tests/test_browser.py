@@ -1,0 +1,182 @@
+"""The web page in a real browser: Debian's Chromium, headless, driven by Playwright against the app on loopback."""
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from conftest import make_settings
+from serving import served
+from settings import REPO_ROOT
+from sysdeps import ensure_programs
+
+ADMIN_PASSWORD = "测试口令-42"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+    "--disable-sync", "--no-first-run", "--disable-quic",
+]
+ANSWER_TIMEOUT_MS = 60_000
+DISLIKE = "button[aria-label='踩'], button[aria-label='Dislike']"
+NEW_POLICY = """某市机关干部夜间值班补贴管理办法（试行）
+第一条 为规范机关干部夜间值班补贴发放，制定本办法。
+第二条 本办法适用于市直机关在编干部。
+第三条 机关干部夜间值班的，每班次发放值班补贴八十元，由所在单位按月核发。
+第四条 本办法自印发之日起施行。
+"""
+PLANTED_POLICY = """关于网页维护安全巡检的通知<script>alert(3)</script>
+第一条 单位网页维护人员每季度开展一次安全巡检<script>alert(1)</script>，发现问题及时整改。
+第二条 巡检记录须留存备查<img src=x onerror=alert(2)>，保存期限为三年。
+"""
+
+
+@pytest.fixture(scope="module")
+def browser():
+    ensure_programs({"chromium": ["chromium", "fonts-noto-cjk"]})
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=shutil.which("chromium"), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    """The whole server (pages and APIs) over a store of its own holding the sample, with the admin tab on."""
+    from assistant import create_service
+    from web.server import create_server
+
+    settings = make_settings(tmp_path_factory.mktemp("browser-store"), admin_password=ADMIN_PASSWORD)
+    service = create_service(settings)
+    service.ensure_sample()
+    with served(create_server(service, settings)) as url:
+        yield url, service
+
+
+@pytest.fixture
+def page(browser, request):
+    width, height = getattr(request, "param", (1280, 900))
+    context = browser.new_context(viewport={"width": width, "height": height}, locale="zh-CN", accept_downloads=True)
+    page = context.new_page()
+    page.dialogs = []
+    page.on("dialog", lambda dialog: (page.dialogs.append(dialog.message), dialog.dismiss()))
+    yield page
+    context.close()
+
+
+def ask(page, question: str):
+    """Type a question, send it, and wait for its cited (or declined) answer; the last bot message."""
+    bots = page.locator("#chat [data-testid='bot']")
+    before = bots.count()
+    page.locator("#question textarea").fill(question)
+    page.locator("#question textarea").press("Enter")
+    bots.nth(before).wait_for(timeout=ANSWER_TIMEOUT_MS)
+    answer = bots.nth(before)
+    answer.locator("details.citation").first.wait_for(state="attached", timeout=ANSWER_TIMEOUT_MS)
+    return answer
+
+
+def unlock_admin(page):
+    page.get_by_role("tab", name="知识库管理").click()
+    page.locator("#admin-password input").fill(ADMIN_PASSWORD)
+    page.locator("#admin-unlock").click()
+    page.locator("#admin-docs", has_text="中共湖北省委").wait_for()  # unlocked and listed: the tab has settled
+
+
+def test_a_cadre_asks_checks_the_source_rates_it_and_an_admin_adds_a_document(site, page, tmp_path):
+    url, service = site
+    shots = tmp_path / "screenshots"
+    shots.mkdir()
+    page.goto(url + "/")
+
+    answer = ask(page, "先行先试中出现的失误能否免责？")
+    assert re.search(r"「[^」]*先行先试出现的失误[^」]*」", answer.inner_text())
+    citation = answer.locator("details#cite-0-1")
+    assert not citation.evaluate("e => e.open")
+    answer.locator("a.cite-ref", has_text="[1]").first.click()
+    assert citation.evaluate("e => e.open")
+    quote = citation.locator(":scope > blockquote mark")
+    assert quote.is_visible() and "先行先试出现的失误" in quote.inner_text()
+    assert "健全完善容错免责机制" in citation.inner_text() and "中共湖北省委" in citation.inner_text()
+    assert "融合得分" in page.locator("#evidence").inner_text()
+    page.screenshot(path=shots / "answer-with-citation.png", full_page=True)
+    shutil.copyfile(shots / "answer-with-citation.png", REPO_ROOT / "docs" / "screenshot.png")
+    citation.locator("details summary", has_text="阅读原文上下文").click()
+    context = citation.locator("details blockquote")
+    assert context.is_visible() and "严肃整治干部不担当不作为" in context.inner_text()
+    assert "先行先试出现的失误" in context.locator("mark").inner_text()
+    page.screenshot(path=shots / "surrounding-text.png", full_page=True)
+
+    with page.expect_download() as download:
+        page.locator("#export").click()
+    exported = Path(download.value.path()).read_text(encoding="utf-8")
+    assert "先行先试中出现的失误能否免责？" in exported and "**引用出处**" in exported and "先行先试出现的失误" in exported
+
+    page.locator("#chat").locator(DISLIKE).last.click()
+    page.locator("#feedback-reason").get_by_text("引用不对").click()
+    page.locator("#feedback-note textarea").fill("应引用省委文件原文")
+    page.locator("#feedback-submit").click()
+    page.locator("#feedback-status", has_text="已记录反馈原因").wait_for()
+    latest = service.feedback().list(1)[0]
+    assert (latest["rating"], latest["reason"]) == ("down", "引用不对；应引用省委文件原文")
+    assert latest["question"] == "先行先试中出现的失误能否免责？" and "先行先试出现的失误" in latest["answer"]
+    page.screenshot(path=shots / "feedback.png", full_page=True)
+
+    policy = tmp_path / "夜间值班补贴办法.txt"
+    policy.write_text(NEW_POLICY, encoding="utf-8")
+    unlock_admin(page)
+    page.locator("#admin-files input[type=file]").set_input_files(policy)
+    page.locator("#admin-files").get_by_label(policy.name).wait_for()  # uploaded, listed under its name
+    page.locator("#admin-ingest").click()
+    page.locator("#admin-ingest-status", has_text="✅").wait_for(timeout=ANSWER_TIMEOUT_MS)
+    assert "某市机关干部夜间值班补贴管理办法" in page.locator("#admin-docs").inner_text()
+    page.screenshot(path=shots / "admin.png", full_page=True)
+
+    page.get_by_role("tab", name="问答").click()
+    answer = ask(page, "机关干部夜间值班每班次补贴多少钱？")
+    assert "每班次发放值班补贴八十元" in answer.inner_text()
+    assert "某市机关干部夜间值班补贴管理办法" in answer.locator("details#cite-1-1 > summary").inner_text()
+    page.screenshot(path=shots / "answer-from-upload.png", full_page=True)
+    assert list(shots.glob("*.png")) and page.dialogs == []
+
+
+def test_a_planted_script_in_a_document_or_question_shows_as_text_and_runs_nothing(site, page):
+    url, service = site
+    service.ingest_texts([{"text": PLANTED_POLICY, "source": "planted.txt", "doc_id": "planted"}])
+    page.goto(url + "/")
+    answer = ask(page, "<img src=x onerror=alert(4)>单位网页维护人员多久开展一次安全巡检？")
+    answer.locator("a.cite-ref").first.click()
+    page.locator("#chat [data-testid='user']", has_text="<img src=x onerror=alert(4)>").wait_for()
+    shown = answer.inner_text()
+    assert "<script>alert(1)</script>" in shown and "每季度开展一次安全巡检" in shown
+    assert page.locator("#chat script, #chat img[src='x'], #chat [onerror]").count() == 0
+    assert page.evaluate("() => document.querySelectorAll('img[src=\"x\"], [onerror]').length") == 0
+    page.wait_for_timeout(500)  # a broken image's onerror would have fired by now; it must not have
+    assert page.dialogs == []
+
+
+@pytest.mark.parametrize("page", [(400, 820)], indirect=True)
+def test_the_chat_works_in_a_narrow_side_panel(site, page, tmp_path):
+    url, _ = site
+    page.goto(url + "/")
+    page.get_by_role("button", name=re.compile("先行先试中出现的失误能否免责")).first.click()
+    answer = page.locator("#chat [data-testid='bot']").first
+    answer.locator("details.citation").first.wait_for(state="attached", timeout=ANSWER_TIMEOUT_MS)
+    answer.locator("a.cite-ref").first.click()
+    assert answer.locator("details#cite-0-1 > blockquote mark").is_visible()
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 400
+    for element in ("#chat", "#question", "#send"):
+        box = page.locator(element).bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 400, element
+    page.screenshot(path=tmp_path / "narrow.png", full_page=True)
+
+
+@pytest.mark.parametrize("page", [(400, 700)], indirect=True)
+def test_the_embedded_chat_answers_without_header_or_admin_tab(site, page):
+    url, _ = site
+    page.goto(url + "/embed/")
+    answer = ask(page, "先行先试中出现的失误能否免责？")
+    assert "先行先试出现的失误" in answer.inner_text()
+    body = page.locator("body").inner_text()
+    assert "知识库管理" not in body and "PolicyQA 政策问答助手" not in body
