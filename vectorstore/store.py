@@ -170,7 +170,7 @@ def translated_errors(server_url: str, folder: Path):
         if is_write_failure(error):
             raise StoreWriteError(
                 f"无法写入知识库（{folder}）：{type(error).__name__}: {str(error)[:200]}。"
-                "磁盘可能已满或目录只读：请腾出磁盘空间或恢复目录写权限后重新导入；已存入的文档不受影响。"
+                "磁盘可能已满或目录只读：请腾出磁盘空间或恢复目录写权限后重试；已存入的文档不受影响。"
             ) from error
         raise
 
@@ -417,7 +417,7 @@ class PassageStore:
 
     def _write(self, items, pending, removed: set[str], stale_documents: set[str]) -> None:
         """Write a change to Chroma (stamp first), then to the in-memory view, then save the index."""
-        with self._translated():
+        with self._translated(), self._resynchronised_on_failure():
             self._stamp = self._new_stamp()
             self.state.upsert(
                 ids=[DOCUMENT_PREFIX + d.doc_id for d, _ in items],
@@ -443,11 +443,20 @@ class PassageStore:
         self.version += 1
         self._save_index()
 
+    @contextmanager
+    def _resynchronised_on_failure(self):
+        """After a write that failed part-way, the next look at the store reads back what Chroma holds."""
+        try:
+            yield
+        except BaseException:
+            self._stamp, self._checked = None, 0.0
+            raise
+
     def remove_document(self, doc_id: str) -> int:
         """Delete a document everywhere; returns how many passages went."""
         self.refresh_if_changed(max_age=0)
         ids = [p.passage_id for p in self.passages_of(doc_id)]
-        with self._translated():
+        with self._translated(), self._resynchronised_on_failure():
             self._stamp = self._new_stamp()
             if ids:
                 self.vectors.delete(ids=ids)

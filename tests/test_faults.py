@@ -1,0 +1,98 @@
+"""Faults at the store: a full disk and a read-only store folder give a clear error saying what to do, and lose nothing.
+
+These run on a real small file system (tmpfs) mounted for the test, which needs root; elsewhere
+they are skipped, and tests/test_store.py covers a failing index save with a simulated ENOSPC.
+"""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from conftest import SAMPLE_DIR, make_settings
+from settings import REPO_ROOT
+from vectorstore.store import StoreWriteError
+
+QUESTION = "先行先试中出现的失误能否免责？"
+NEW_POLICY = (
+    "关于农村户用厕所改造的补助办法\n\n"
+    "一、补助标准\n\n"
+    "农村户用厕所改造每户补助一千二百元，由县级财政在验收合格后三十日内拨付到户。\n"
+)
+NEW_QUESTION = "农村户用厕所改造每户补助多少？"
+
+
+def mount(*arguments: str) -> bool:
+    return subprocess.run(["mount", *arguments], capture_output=True).returncode == 0
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 96 MB tmpfs of its own, unmounted afterwards."""
+    folder = tmp_path / "disk"
+    folder.mkdir()
+    if os.geteuid() != 0 or not mount("-t", "tmpfs", "-o", "size=96m", "tmpfs", str(folder)):
+        pytest.skip("mounting a small file system needs root")
+    yield folder
+    subprocess.run(["umount", "-l", str(folder)], capture_output=True)
+
+
+def fill(folder) -> None:
+    """Write a filler file until the file system is full."""
+    with open(folder / "filler", "wb") as handle:
+        try:
+            while True:
+                handle.write(b"\0" * (1 << 20))
+                handle.flush()
+        except OSError:
+            pass
+
+
+def chroma_ids(service) -> set[str]:
+    return set(service.store.vectors.get(include=[])["ids"])
+
+
+def test_a_full_disk_stops_an_ingest_clearly_and_loses_nothing(small_disk):
+    from assistant import create_service
+
+    service = create_service(make_settings(small_disk / "var"))
+    service.ensure_sample()
+    stored, answer = chroma_ids(service), service.ask(QUESTION).text
+    fill(small_disk)
+
+    with pytest.raises(StoreWriteError, match="磁盘") as failure:
+        service.ingest_texts([{"text": NEW_POLICY * 40, "source": "new.txt"}])
+    assert "腾出磁盘空间" in str(failure.value)
+    assert service.ask(QUESTION).text == answer
+    assert stored <= chroma_ids(service)
+    service.store.refresh_if_changed(max_age=0)
+    assert set(service.store.lexical.ids) == chroma_ids(service)
+
+    (small_disk / "filler").unlink()
+    report = service.ingest_texts([{"text": NEW_POLICY, "source": "new.txt"}])
+    assert report.passages_added > 0
+    assert "一千二百元" in service.ask(NEW_QUESTION).text
+    assert stored <= chroma_ids(service) == set(service.store.lexical.ids)
+
+
+def test_a_read_only_store_folder_is_named_and_nothing_is_lost(small_disk):
+    import chromadb
+
+    from assistant import create_service
+
+    data_dir = small_disk / "var"
+    env = {**os.environ, "POLICYQA_DATA_DIR": str(data_dir), "HF_HUB_OFFLINE": "1"}
+    ingest = [sys.executable, str(REPO_ROOT / "app.py"), "ingest", str(SAMPLE_DIR)]
+    assert subprocess.run(ingest, env=env, capture_output=True, timeout=600).returncode == 0
+    assert mount("-o", "remount,ro", str(small_disk))
+
+    with pytest.raises(StoreWriteError, match="写权限"):
+        create_service(make_settings(data_dir, ingest_sample_when_empty=False))
+    chromadb.api.client.SharedSystemClient.clear_system_cache()
+
+    assert mount("-o", "remount,rw", str(small_disk))
+    service = create_service(make_settings(data_dir, ingest_sample_when_empty=False))
+    assert len(service.documents()) == 3
+    assert set(service.store.lexical.ids) == chroma_ids(service)
+    assert not service.ask(QUESTION).refused

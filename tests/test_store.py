@@ -1,0 +1,90 @@
+"""The passage store over restarts: the saved lexical index is loaded when it matches Chroma, and never trusted when it does not."""
+
+import errno
+
+import pytest
+
+from conftest import make_settings
+from vectorstore.lexical import LexicalIndex
+from vectorstore.store import PassageStore
+
+QUESTION = "先行先试中出现的失误能否免责？"
+
+
+def sample_store(data_dir):
+    """A service over its own store holding the bundled sample."""
+    from assistant import create_service
+
+    service = create_service(make_settings(data_dir))
+    service.ensure_sample()
+    return service
+
+
+def reopened(data_dir):
+    from assistant import create_service
+
+    return create_service(make_settings(data_dir, ingest_sample_when_empty=False))
+
+
+def chroma_ids(service) -> set[str]:
+    return set(service.store.vectors.get(include=[])["ids"])
+
+
+def test_a_restart_loads_the_saved_index_instead_of_reading_chroma(tmp_path, monkeypatch):
+    first = sample_store(tmp_path)
+    expected = first.ask(QUESTION)
+
+    def no_reading(self):
+        raise AssertionError("the saved index should have been used")
+
+    monkeypatch.setattr(PassageStore, "synchronise", no_reading)
+    again = reopened(tmp_path)
+    assert set(again.store.lexical.ids) == chroma_ids(again)
+    assert again.ask(QUESTION).text == expected.text
+    assert again.store.passages_of(expected.citations[0].doc_id) == first.store.passages_of(expected.citations[0].doc_id)
+
+
+def test_a_damaged_saved_index_is_rebuilt_from_chroma(tmp_path):
+    first = sample_store(tmp_path)
+    expected = first.ask(QUESTION).text
+    for segment in first.store.index_dir.glob("seg-*.npz"):
+        segment.write_bytes(b"not an index")
+    again = reopened(tmp_path)
+    assert set(again.store.lexical.ids) == chroma_ids(again)
+    assert again.ask(QUESTION).text == expected
+
+
+def test_a_saved_index_behind_chroma_is_brought_in_line(tmp_path):
+    first = sample_store(tmp_path)
+    doc_id = first.ask(QUESTION).citations[0].doc_id
+    gone = [p.passage_id for p in first.store.passages_of(doc_id)]
+    first.store.vectors.delete(ids=gone)  # a change the saved index never heard of
+    again = reopened(tmp_path)
+    assert set(again.store.lexical.ids) == chroma_ids(again)
+    assert not set(gone) & set(again.store.lexical.ids)
+    assert doc_id not in again.store.doc_ids()
+
+
+def test_an_index_that_could_not_be_saved_is_caught_up_at_the_next_start(tmp_path, monkeypatch):
+    def disk_full(self, folder, stamp):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(LexicalIndex, "save", disk_full)
+    first = sample_store(tmp_path)
+    assert len(first.store) > 0 and not first.store.index_dir.exists()
+    monkeypatch.undo()
+    again = reopened(tmp_path)
+    assert set(again.store.lexical.ids) == chroma_ids(again) == set(first.store.lexical.ids)
+    assert not again.ask(QUESTION).refused
+
+
+def test_removing_a_document_updates_the_index_in_place(tmp_path):
+    service = sample_store(tmp_path)
+    doc_id = service.ask(QUESTION).citations[0].doc_id
+    removed = service.remove(doc_id)
+    assert removed > 0
+    assert set(service.store.lexical.ids) == chroma_ids(service)
+    assert all(service.store.passage(i).doc_id != doc_id for i in service.store.lexical.ids)
+    assert set(reopened(tmp_path).store.lexical.ids) == chroma_ids(service)
+    with pytest.raises(FileNotFoundError):
+        service.document_text(doc_id)
