@@ -156,6 +156,34 @@ def test_a_planted_script_in_a_document_or_question_shows_as_text_and_runs_nothi
     assert page.dialogs == []
 
 
+def test_the_knowledge_base_tab_is_locked_by_the_password_removes_documents_and_exports_feedback(site, page):
+    url, service = site
+    service.ingest_texts([{"text": "临时测试文件\n第一条 本文件用于删除测试。", "source": "temporary.txt", "doc_id": "to-remove"}])
+    service.feedback().add("down", "导出测试问题", "导出测试回答", reason="答非所问")
+    page.goto(url + "/")
+    page.get_by_role("tab", name="知识库管理").click()
+    page.locator("#admin-password input").fill("错误口令")
+    page.locator("#admin-unlock").click()
+    page.locator("#admin-lock-status", has_text="密码不正确").wait_for()
+    assert page.locator("#admin-files").count() == 0 and page.locator("#admin-docs").count() == 0
+
+    unlock_admin(page)
+    assert "临时测试文件" in page.locator("#admin-docs").inner_text()
+    page.locator("#admin-remove-choice input").click()
+    page.get_by_role("option", name=re.compile("to-remove")).click()
+    page.locator("#admin-remove").click()
+    page.locator("#admin-remove-status", has_text="已删除 to-remove").wait_for()
+    assert "to-remove" not in [d["doc_id"] for d in service.documents()]
+    assert "临时测试文件" not in page.locator("#admin-docs").inner_text()
+
+    page.locator("#admin-export-feedback").click()
+    with page.expect_download() as download:
+        page.locator("#admin-feedback-csv a[download]").click()
+    exported = Path(download.value.path()).read_text(encoding="utf-8-sig")
+    assert exported.startswith("id,created_at,rating,reason,question,answer,citations")
+    assert "导出测试问题" in exported and "答非所问" in exported
+
+
 @pytest.mark.parametrize("page", [(400, 820)], indirect=True)
 def test_the_chat_works_in_a_narrow_side_panel(site, page, tmp_path):
     url, _ = site

@@ -9,6 +9,7 @@ from gradio_client import Client
 from assistant.answer import Answer, Citation
 from assistant.feedback import FeedbackStore
 from conftest import make_settings
+from llm_standin import StandInChatServer
 from serving import served
 from web.render import conversation_markdown, render_answer, surrounding_text
 from web.server import create_server
@@ -70,6 +71,29 @@ def test_knowledge_base_actions_are_not_reachable_through_the_api(served_chat):
     endpoints = Client(served_chat, verbose=False).view_api(print_info=False, return_format="dict")
     assert list(endpoints["named_endpoints"]) == ["/ask"]
     assert endpoints["unnamed_endpoints"] == {}
+
+
+def test_a_model_answer_streams_into_the_chat_then_ends_checked_and_cited(tmp_path):
+    from assistant import create_service
+
+    standin = StandInChatServer().start()
+    standin.replies.append("可以。依据规定，「因缺乏经验、先行先试出现的失误」[1]可以不予追责，「所有失误一律免于处分」[1]。")
+    settings = make_settings(tmp_path / "store", llm_base_url=standin.base_url, llm_model="qwen-standin", llm_timeout=5)
+    service = create_service(settings)
+    service.ensure_sample()
+    try:
+        with served(create_server(service, settings)) as url:
+            job = Client(url + "/", verbose=False).submit("先行先试中出现的失误能否免责？", [], api_name="/ask")
+            job.result()
+            replies = [message_text(history[-1]) for _, history in job.outputs() if len(history) == 2]
+    finally:
+        standin.stop()
+    growing, final = replies[:-1], replies[-1]
+    assert len(growing) >= 3 and all(r.endswith("▌") for r in growing)
+    assert "所有失误一律免于处分" in growing[-1], "the model's raw text is shown as it arrives"
+    body, _, rest = final.partition("<br><small>⚠️")
+    assert "所有失误一律免于处分" not in body and 'href="#cite-0-1"' in body, "then the checked, cited answer"
+    assert rest.startswith(" 已删除") and "所有失误一律免于处分" in rest, "the removed quote is named under it"
 
 
 def test_document_and_question_text_are_rendered_escaped():

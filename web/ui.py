@@ -350,9 +350,9 @@ def wire_admin(service: AssistantService, settings, admin: dict, chat: dict) -> 
     listings = [admin["table"], admin["doomed"], chat["doc_filter"], admin["feedback_table"]]
 
     def refreshed():
-        ids = [d["doc_id"] for d in service.documents()]
+        removable = [(f"{d['title']}（{d['doc_id']}）", d["doc_id"]) for d in service.documents()]
         return (
-            document_rows(service), gr.Dropdown(choices=ids, value=None), gr.Dropdown(choices=document_choices(service)),
+            document_rows(service), gr.Dropdown(choices=removable, value=None), gr.Dropdown(choices=document_choices(service)),
             feedback_rows(service),
         )
 
