@@ -4,15 +4,16 @@ import csv
 import io
 import sqlite3
 from contextlib import closing
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 RATINGS = ("up", "down")
-COLUMNS = ("id", "created_at", "rating", "reason", "question", "answer", "citations")
+COLUMNS = ("id", "created_at", "user", "rating", "reason", "question", "answer", "citations")
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS feedback (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     created_at TEXT NOT NULL,
+    user TEXT NOT NULL DEFAULT '',
     rating TEXT NOT NULL,
     reason TEXT NOT NULL DEFAULT '',
     question TEXT NOT NULL,
@@ -35,15 +36,18 @@ class FeedbackStore:
         connection.execute(SCHEMA)
         return connection
 
-    def add(self, rating: str, question: str, answer: str, reason: str = "", citations: str = "") -> int:
-        """Record one rating ("up" or "down") of an answer; returns the entry's id."""
+    def add(
+        self, rating: str, question: str, answer: str, reason: str = "", citations: str = "", user: str = ""
+    ) -> int:
+        """Record one rating ("up" or "down") of an answer, by a logged-in user where known; returns the entry's id."""
         if rating not in RATINGS:
             raise ValueError(f"rating must be one of {RATINGS}, not {rating!r}")
-        created = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        created = datetime.now(UTC).isoformat(timespec="seconds")
         with closing(self._connect()) as connection, connection:
             cursor = connection.execute(
-                "INSERT INTO feedback (created_at, rating, reason, question, answer, citations) VALUES (?, ?, ?, ?, ?, ?)",
-                (created, rating, reason, question, answer, citations),
+                "INSERT INTO feedback (created_at, user, rating, reason, question, answer, citations)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (created, user, rating, reason, question, answer, citations),
             )
             return int(cursor.lastrowid)
 

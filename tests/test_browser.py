@@ -5,11 +5,11 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from conftest import make_settings
 from serving import served
-from settings import REPO_ROOT
 from sysdeps import ensure_programs
+
+from settings import REPO_ROOT
 
 ADMIN_PASSWORD = "测试口令-42"
 CHROMIUM_ARGS = [
@@ -180,7 +180,7 @@ def test_the_knowledge_base_tab_is_locked_by_the_password_removes_documents_and_
     with page.expect_download() as download:
         page.locator("#admin-feedback-csv a[download]").click()
     exported = Path(download.value.path()).read_text(encoding="utf-8-sig")
-    assert exported.startswith("id,created_at,rating,reason,question,answer,citations")
+    assert exported.startswith("id,created_at,user,rating,reason,question,answer,citations")
     assert "导出测试问题" in exported and "答非所问" in exported
 
 

@@ -4,13 +4,13 @@ import csv
 import io
 
 import pytest
+from conftest import make_settings
 from gradio_client import Client
+from llm_standin import StandInChatServer
+from serving import served
 
 from assistant.answer import Answer, Citation
 from assistant.feedback import FeedbackStore
-from conftest import make_settings
-from llm_standin import StandInChatServer
-from serving import served
 from web.render import conversation_markdown, render_answer, surrounding_text
 from web.server import create_server
 from web.ui import message_text
@@ -129,10 +129,12 @@ def test_the_markdown_export_holds_each_question_answer_and_citation(sample_serv
 def test_feedback_is_stored_with_its_reason_and_exported_as_csv(fresh_service):
     store = fresh_service.feedback()
     liked = store.add("up", "问题一", "回答一")
-    disliked = store.add("down", "先行先试中出现的失误能否免责？", "可以。", citations="[1] 某文件")
+    disliked = store.add("down", "先行先试中出现的失误能否免责？", "可以。", citations="[1] 某文件", user="张三")
     store.set_reason(disliked, "引用不对；补充")
     entries = FeedbackStore(store.path).list()
-    assert [(e["id"], e["rating"], e["reason"]) for e in entries] == [(disliked, "down", "引用不对；补充"), (liked, "up", "")]
+    assert [(e["id"], e["rating"], e["reason"], e["user"]) for e in entries] == [
+        (disliked, "down", "引用不对；补充", "张三"), (liked, "up", "", "")
+    ]
     rows = list(csv.DictReader(io.StringIO(store.export_csv())))
     assert [r["question"] for r in rows] == ["问题一", "先行先试中出现的失误能否免责？"]
     assert rows[1]["reason"] == "引用不对；补充" and rows[1]["citations"] == "[1] 某文件"

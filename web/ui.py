@@ -22,7 +22,7 @@ EXAMPLE_QUESTIONS = (
 )
 FEEDBACK_REASONS = ("引用不对", "答非所问", "内容不完整", "政策已过时", "其他")
 DOCUMENT_COLUMNS = ("标题", "文档 ID", "段落数", "发文机关", "日期", "文号", "来源文件")
-FEEDBACK_COLUMNS = ("时间", "评价", "原因", "问题", "回答")
+FEEDBACK_COLUMNS = ("时间", "用户", "评价", "原因", "问题", "回答")
 TAGS = re.compile(r"<[^>]+>")
 PAGE_CSS = """
 .gradio-container { max-width: 1280px !important; margin: auto; }
@@ -236,12 +236,13 @@ def wire_chat(service: AssistantService, parts: dict) -> None:
 def wire_feedback(service: AssistantService, parts: dict) -> None:
     """👍/👎 on an answer is stored at once; a 👎 then asks for an optional reason."""
 
-    def on_like(history, done, event: gr.LikeData):
+    def on_like(history, done, event: gr.LikeData, request: gr.Request):
         index = event.index if isinstance(event.index, int) else event.index[0]
         if event.liked not in (True, False):
             return None, gr.Group(visible=False), ""
         question, answer, cited = rated_turn(history, done, index)
-        entry = service.feedback().add("up" if event.liked else "down", question, answer, citations=cited)
+        user = getattr(request, "username", None) or ""
+        entry = service.feedback().add("up" if event.liked else "down", question, answer, citations=cited, user=user)
         if event.liked:
             return entry, gr.Group(visible=False), "已记录 👍，感谢反馈。"
         return entry, gr.Group(visible=True), "已记录 👎，可选择原因后提交。"
@@ -274,7 +275,7 @@ def document_rows(service: AssistantService) -> list[list]:
 def feedback_rows(service: AssistantService, limit: int = 50) -> list[list]:
     """The latest feedback entries as rows of the feedback table."""
     return [
-        [e["created_at"], "👍" if e["rating"] == "up" else "👎", e["reason"], e["question"], e["answer"][:80]]
+        [e["created_at"], e["user"], "👍" if e["rating"] == "up" else "👎", e["reason"], e["question"], e["answer"][:80]]
         for e in service.feedback().list(limit)
     ]
 
@@ -298,12 +299,11 @@ def build_admin() -> dict:
             label="选择文件", file_count="multiple", file_types=[".txt", ".md", ".docx", ".pdf", ".html", ".htm"],
             elem_id="admin-files",
         )
-        with gr.Accordion("文件信息（可选，覆盖从正文识别的结果）", open=False):
-            with gr.Row():
-                title = gr.Textbox(label="标题（仅单个文件时使用）", min_width=160)
-                issuer = gr.Textbox(label="发文机关", min_width=160)
-                date = gr.Textbox(label="日期", placeholder="2025-03-01", min_width=120)
-                doc_number = gr.Textbox(label="文号", min_width=160)
+        with gr.Accordion("文件信息（可选，覆盖从正文识别的结果）", open=False), gr.Row():
+            title = gr.Textbox(label="标题（仅单个文件时使用）", min_width=160)
+            issuer = gr.Textbox(label="发文机关", min_width=160)
+            date = gr.Textbox(label="日期", placeholder="2025-03-01", min_width=120)
+            doc_number = gr.Textbox(label="文号", min_width=160)
         ingest = gr.Button("导入知识库", variant="primary", elem_id="admin-ingest")
         ingest_status = gr.Markdown(elem_id="admin-ingest-status")
         gr.Markdown("### 已收录文件")
@@ -361,7 +361,7 @@ def wire_admin(service: AssistantService, settings, admin: dict, chat: dict) -> 
             return (False, gr.Column(visible=True), gr.Column(visible=False), "❌ 密码不正确", *[gr.skip()] * 4)
         return (True, gr.Column(visible=False), gr.Column(visible=True), "", *refreshed())
 
-    def on_ingest(is_admin, paths, title, issuer, date, doc_number, progress=gr.Progress()):
+    def on_ingest(is_admin, paths, title, issuer, date, doc_number, progress=gr.Progress()):  # noqa: B008 - how Gradio passes a progress bar
         if not is_admin:
             return ("请先解锁。", *[gr.skip()] * 4)
         metadata = {k: v.strip() for k, v in zip(("title", "issuer", "date", "doc_number"), (title, issuer, date, doc_number)) if v and v.strip()}
@@ -422,6 +422,12 @@ def build_embed(service: AssistantService, settings=None) -> gr.Blocks:
     return demo
 
 
-def launch_options() -> dict:
-    """Options for `demo.launch` (or `gr.mount_gradio_app`) that belong to the page's look and behaviour."""
-    return {"css": PAGE_CSS, "head": CITATION_SCRIPT, "theme": gr.themes.Soft(), "footer_links": ["api"]}
+def launch_options(settings=None) -> dict:
+    """Options for `demo.launch` (or `gr.mount_gradio_app`) that belong to the page's look and behaviour.
+
+    With `settings`, uploads through the page are also refused above `POLICYQA_MAX_UPLOAD_MB`.
+    """
+    options = {"css": PAGE_CSS, "head": CITATION_SCRIPT, "theme": gr.themes.Soft(), "footer_links": ["api"]}
+    if settings is not None:
+        options["max_file_size"] = f"{settings.max_upload_mb}mb"
+    return options
