@@ -18,6 +18,7 @@ CHROMIUM_ARGS = [
 ]
 ANSWER_TIMEOUT_MS = 60_000
 DISLIKE = "button[aria-label='踩'], button[aria-label='Dislike']"
+LIKE = "button[aria-label='赞'], button[aria-label='Like']"
 NEW_POLICY = """某市机关干部夜间值班补贴管理办法（试行）
 第一条 为规范机关干部夜间值班补贴发放，制定本办法。
 第二条 本办法适用于市直机关在编干部。
@@ -182,6 +183,25 @@ def test_the_knowledge_base_tab_is_locked_by_the_password_removes_documents_and_
     exported = Path(download.value.path()).read_text(encoding="utf-8-sig")
     assert exported.startswith("id,created_at,user,rating,reason,question,answer,citations")
     assert "导出测试问题" in exported and "答非所问" in exported
+
+
+def test_with_logins_set_the_page_asks_for_one_and_feedback_names_the_user(site, page, tmp_path):
+    from web.server import create_server
+
+    _, service = site
+    settings = make_settings(tmp_path / "unused", auth="张三:登录口令")
+    with served(create_server(service, settings)) as url:
+        page.goto(url + "/")
+        page.locator("input[type=password]").wait_for()
+        assert page.locator("#question").count() == 0
+        page.locator("input[type=text]").first.fill("张三")
+        page.locator("input[type=password]").fill("登录口令")
+        page.locator("input[type=password]").press("Enter")
+        ask(page, "先行先试中出现的失误能否免责？")
+        page.locator("#chat").locator(LIKE).last.click()
+        page.locator("#feedback-status", has_text="已记录 👍").wait_for()
+    latest = service.feedback().list(1)[0]
+    assert (latest["user"], latest["rating"], latest["question"]) == ("张三", "up", "先行先试中出现的失误能否免责？")
 
 
 @pytest.mark.parametrize("page", [(400, 820)], indirect=True)

@@ -225,9 +225,10 @@ def wire_chat(service: AssistantService, parts: dict) -> None:
     after_answer(parts["send"].click(on_submit, asking, [question, chatbot, turns], api_visibility="private"))
     after_answer(chatbot.example_select(on_example, asking[1:], [question, chatbot, turns], api_visibility="private"))
     parts["clear"].click(
-        lambda: ("", [], [], render_evidence([]), None, gr.Group(visible=False), ""),
+        lambda: ("", [], [], render_evidence([]), None, gr.Group(visible=False), "", None),
         None,
-        [question, chatbot, turns, parts["evidence"], parts["export"], parts["reason_box"], parts["feedback_status"]],
+        [question, chatbot, turns, parts["evidence"], parts["export"], parts["reason_box"], parts["feedback_status"],
+         parts["feedback_id"]],
         api_visibility="private",
     )
     wire_feedback(service, parts)
@@ -349,11 +350,12 @@ def wire_admin(service: AssistantService, settings, admin: dict, chat: dict) -> 
     unlocked = admin["unlocked"]
     listings = [admin["table"], admin["doomed"], chat["doc_filter"], admin["feedback_table"]]
 
-    def refreshed():
+    def refreshed(removed: bool = False):
         removable = [(f"{d['title']}（{d['doc_id']}）", d["doc_id"]) for d in service.documents()]
+        chosen = {"value": []} if removed else {}  # a removed document must not stay chosen in the filter
         return (
-            document_rows(service), gr.Dropdown(choices=removable, value=None), gr.Dropdown(choices=document_choices(service)),
-            feedback_rows(service),
+            document_rows(service), gr.Dropdown(choices=removable, value=None),
+            gr.Dropdown(choices=document_choices(service), **chosen), feedback_rows(service),
         )
 
     def on_unlock(password):
@@ -375,7 +377,7 @@ def wire_admin(service: AssistantService, settings, admin: dict, chat: dict) -> 
             removed = service.remove(doc_id)
         except KeyError:
             return (f"知识库中没有 {doc_id}。", *refreshed())
-        return (f"已删除 {doc_id}（{removed} 段）。", *refreshed())
+        return (f"已删除 {doc_id}（{removed} 段）。", *refreshed(removed=True))
 
     admin["unlock"].click(
         on_unlock, [admin["password"]], [unlocked, admin["lock_box"], admin["admin_box"], admin["lock_status"], *listings],
