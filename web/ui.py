@@ -326,6 +326,11 @@ def build_admin() -> dict:
     }
 
 
+def upload_metadata(**given: str) -> dict:
+    """The metadata an administrator typed for an upload, blanks dropped."""
+    return {key: value.strip() for key, value in given.items() if value and value.strip()}
+
+
 def ingest_uploads(service: AssistantService, paths: list[str], metadata: dict, max_mb: int, progress) -> str:
     """Ingest uploaded files one by one with progress; a Markdown summary of what happened to each."""
     lines = []
@@ -366,7 +371,7 @@ def wire_admin(service: AssistantService, settings, admin: dict, chat: dict) -> 
     def on_ingest(is_admin, paths, title, issuer, date, doc_number, progress=gr.Progress()):  # noqa: B008 - how Gradio passes a progress bar
         if not is_admin:
             return ("请先解锁。", *[gr.skip()] * 4)
-        metadata = {k: v.strip() for k, v in zip(("title", "issuer", "date", "doc_number"), (title, issuer, date, doc_number)) if v and v.strip()}
+        metadata = upload_metadata(title=title, issuer=issuer, date=date, doc_number=doc_number)
         summary = ingest_uploads(service, list(paths or []), metadata, settings.max_upload_mb, progress)
         return (summary, *refreshed())
 
@@ -379,13 +384,9 @@ def wire_admin(service: AssistantService, settings, admin: dict, chat: dict) -> 
             return (f"知识库中没有 {doc_id}。", *refreshed())
         return (f"已删除 {doc_id}（{removed} 段）。", *refreshed(removed=True))
 
-    admin["unlock"].click(
-        on_unlock, [admin["password"]], [unlocked, admin["lock_box"], admin["admin_box"], admin["lock_status"], *listings],
-        api_visibility="private",
-    )
-    admin["password"].submit(
-        on_unlock, [admin["password"]], [unlocked, admin["lock_box"], admin["admin_box"], admin["lock_status"], *listings],
-        api_visibility="private",
+    gr.on(
+        [admin["unlock"].click, admin["password"].submit], on_unlock, [admin["password"]],
+        [unlocked, admin["lock_box"], admin["admin_box"], admin["lock_status"], *listings], api_visibility="private",
     )
     admin["ingest"].click(
         on_ingest, [unlocked, admin["files"], *admin["metadata"]], [admin["ingest_status"], *listings],
