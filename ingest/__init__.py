@@ -3,7 +3,7 @@
 import hashlib
 from pathlib import Path
 
-from ingest.articles import article_spans, article_titles
+from ingest.articles import article_spans, article_titles, split_at_topic_breaks
 from ingest.clean import clean_policy_text, squeeze
 from ingest.loaders import IngestError, read_policy_text
 from ingest.metadata import extract_metadata, extract_title
@@ -58,6 +58,9 @@ def parse_policy_articles(raw: str, source: str, max_chars: int = 300) -> list[t
         raise IngestError(f"{source}: 没有可导入的文字内容")
     spans = article_spans(cleaned)
     titles = article_titles(cleaned, spans, fallback=Path(source).stem)
+    split = split_at_topic_breaks(cleaned, spans, titles)
+    if split != spans:
+        spans, titles = split, article_titles(cleaned, split, fallback=Path(source).stem)
     return [
         build_document(cleaned[start:end].strip("\n"), source, max_chars, title=title)
         for (start, end), title in zip(spans, titles)

@@ -37,7 +37,7 @@ def bearer(key: str) -> dict:
 
 def test_health_is_open_and_reports_the_store(api):
     health = httpx.get(api + "/healthz").json()
-    assert health["status"] == "ok" and health["documents"] == 3 and health["passages"] > 40
+    assert health["status"] == "ok" and health["documents"] == 4 and health["passages"] > 40
     assert health["embedding_model"] == "all-MiniLM-L6-v2" and health["store"] == "embedded"
 
 
@@ -76,7 +76,7 @@ def test_search_returns_scored_passages_with_metadata(api):
 
 def test_documents_upload_answer_and_delete(api):
     listed = httpx.get(api + "/api/v1/documents", headers=bearer(READ)).json()["documents"]
-    assert len(listed) == 3 and all(d["passages"] > 0 for d in listed)
+    assert len(listed) == 4 and all(d["passages"] > 0 for d in listed)
     uploaded = httpx.post(
         api + "/api/v1/documents", files={"file": ("培训通知.txt", NEW_POLICY)},
         data={"issuer": "某省委组织部"}, headers=bearer(ADMIN), timeout=60,

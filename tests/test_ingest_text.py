@@ -72,6 +72,29 @@ def test_titles_come_from_the_text():
     assert xinhua.title == "广大干部新征程上奋力担当作为——各地激励干部担当作为工作综述"
 
 
+def test_an_unrelated_report_pasted_on_without_a_byline_becomes_a_document_of_its_own():
+    articles = load_policy_file(XINHUA)
+    assert len(articles) == 2
+    (roundup, roundup_passages), (tail, tail_passages) = articles
+    assert "安康杯" not in roundup.text and not any("安康杯" in p.text for p in roundup_passages)
+    assert tail.text.startswith("“贾师傅，‘安康杯’竞赛报名了吗？”")
+    assert all(p.title == tail.title != roundup.title for p in tail_passages)
+    assert roundup.text.endswith("发挥好“领头雁”作用。")
+
+
+def test_a_statute_whose_last_items_do_not_repeat_its_title_stays_one_document(tmp_path):
+    statute = tmp_path / "条例.txt"
+    statute.write_text(
+        "数据开放管理条例\n第一条 为了规范公共数据开放，制定本条例。\n第二条 公共数据开放应当遵循依法、安全的原则。\n"
+        "第三条 公共数据开放主体应当编制公共数据开放目录。\n第四条 有下列情形之一的，不予开放：\n"
+        "（一）涉及国家秘密的；\n（二）涉及商业秘密、个人隐私的；\n（三）法律、法规规定不得开放的其他情形。\n"
+        "第五条 本规定自2025年1月1日起施行，此前发布的有关文件与本规定不一致的，以本规定为准。\n"
+        "各区县可以结合实际制定实施细则，报市人民政府备案。实施中遇到的问题，由市人民政府办公厅负责解释。\n",
+        encoding="utf-8",
+    )
+    assert len(load_policy_file(statute)) == 1
+
+
 def test_bylines_and_captions_are_not_headings_and_close_the_outline():
     passages = all_passages(HUBEI)
     sections = {p.section for p in passages}

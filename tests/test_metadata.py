@@ -54,7 +54,7 @@ def test_sidecar_metadata_is_shown_in_citations_and_filters_the_search(fresh_ser
         json.dumps({"issuer": "新华社", "date": "2021-08-01"}, ensure_ascii=False), encoding="utf-8"
     )
     report = fresh_service.ingest([tmp_path])
-    assert report.errors == [] and report.documents_added == 2
+    assert report.errors == [] and report.documents_added == 3  # the Xinhua file holds two articles
     by_source = {d["source"]: d for d in fresh_service.documents()}
     assert by_source[str(tmp_path / "xinhua.txt")]["issuer"] == "新华社"
     assert by_source[str(notice)]["doc_number"] == "鄂政办发〔2025〕12号"
@@ -101,5 +101,7 @@ def test_metadata_given_on_the_command_line_is_stored(tmp_path):
     ingest = subprocess.run(run + ["ingest", str(XINHUA), *given], capture_output=True, text=True, env=env, timeout=300)
     assert ingest.returncode == 0, ingest.stderr
     docs = subprocess.run(run + ["docs", "--json"], capture_output=True, text=True, env=env, timeout=300)
-    (document,) = json.loads(docs.stdout)
-    assert (document["issuer"], document["date"], document["doc_number"]) == ("新华社", "2021-08-01", "新华社稿〔2021〕1号")
+    documents = json.loads(docs.stdout)
+    assert len(documents) == 2, "the roundup and the report pasted after it"
+    for document in documents:
+        assert (document["issuer"], document["date"], document["doc_number"]) == ("新华社", "2021-08-01", "新华社稿〔2021〕1号")
