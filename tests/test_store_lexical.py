@@ -95,3 +95,12 @@ def test_a_damaged_index_is_refused(tmp_path):
     segment.write_bytes(segment.read_bytes()[:100])
     with pytest.raises(IndexFileError):
         LexicalIndex.load(tmp_path)
+
+
+def test_passage_tokens_are_the_tokens_of_the_whole_text():
+    from vectorstore.tokenize import passage_tokens
+
+    _, texts = sample_passages()
+    for title in ("关于进一步激励干部担当作为的意见", "Policy 2025 第3号"):
+        text = f"{title}\n一、总体要求 › （一）健全容错机制\n{texts[3]}"
+        assert sorted(passage_tokens(text)) == sorted(index_tokens(text))

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 from scipy import sparse
 
-from vectorstore.tokenize import WORD_PREFIX, index_tokens, query_tokens
+from vectorstore.tokenize import WORD_PREFIX, passage_tokens, query_tokens
 
 BM25_K1 = 1.5
 BM25_B = 0.75
@@ -152,7 +152,7 @@ class LexicalIndex:
         if not ids:
             return
         began = time.perf_counter()
-        token_ids = [self._token_ids(index_tokens(text)) for text in texts]
+        token_ids = [self._token_ids(passage_tokens(text)) for text in texts]
         indptr, rows, tf, lengths = term_matrix(token_ids, len(self.vocabulary))
         self._grow_counts()
         self.document_counts[: len(indptr) - 1] += np.diff(indptr)

@@ -7,6 +7,7 @@ from functools import lru_cache
 CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 LATIN_WORD = re.compile(r"[a-z0-9]+(?:\.[0-9]+)?")
 WORD_PREFIX = "w:"
+SHORT_LINE = 80
 # Question words and particles that say nothing about the topic asked about.
 QUESTION_STOPWORDS = frozenset(
     "什么 哪些 哪个 哪里 哪儿 多少 如何 怎么 怎样 怎么样 是否 能否 可否 能不能 可不可以 是不是 有没有 吗 呢 吧 啊 "
@@ -68,6 +69,21 @@ def index_tokens(text: str) -> list[str]:
                 found.extend(g for g in (word[i : i + size] for i in range(len(word) - size + 1)) if frequencies.get(g))
         found.append(word)
     return cjk_bigrams(text) + [WORD_PREFIX + w for w in found]
+
+
+def passage_tokens(text: str) -> list[str]:
+    """index_tokens of a passage's lexical text, line by line, short lines (titles, section paths) segmented once.
+
+    No token spans a line break (bigrams stay inside CJK runs, jieba cuts at non-Han characters),
+    so these are the same tokens as index_tokens(text), in another order.
+    """
+    return [token for line in text.split("\n") for token in (short_line_tokens(line) if len(line) <= SHORT_LINE else index_tokens(line))]
+
+
+@lru_cache(maxsize=8192)
+def short_line_tokens(line: str) -> tuple[str, ...]:
+    """index_tokens of a short line, remembered: a document's title and section paths head each of its passages."""
+    return tuple(index_tokens(line))
 
 
 def query_terms(question: str) -> list[str]:
