@@ -160,7 +160,8 @@ def test_a_planted_script_in_a_document_or_question_shows_as_text_and_runs_nothi
 def test_the_knowledge_base_tab_is_locked_by_the_password_removes_documents_and_exports_feedback(site, page):
     url, service = site
     service.ingest_texts([{"text": "临时测试文件\n第一条 本文件用于删除测试。", "source": "temporary.txt", "doc_id": "to-remove"}])
-    service.feedback().add("down", "导出测试问题", "导出测试回答", reason="答非所问")
+    service.ingest_texts([{"text": PLANTED_POLICY, "source": "planted.txt", "doc_id": "planted"}])
+    service.feedback().add("down", "导出测试问题<img src=x onerror=alert(5)>", "导出测试回答", reason="答非所问")
     page.goto(url + "/")
     page.get_by_role("tab", name="知识库管理").click()
     page.locator("#admin-password input").fill("错误口令")
@@ -169,7 +170,9 @@ def test_the_knowledge_base_tab_is_locked_by_the_password_removes_documents_and_
     assert page.locator("#admin-files").count() == 0 and page.locator("#admin-docs").count() == 0
 
     unlock_admin(page)
-    assert "临时测试文件" in page.locator("#admin-docs").inner_text()
+    listed = page.locator("#admin-docs").inner_text()
+    assert "临时测试文件" in listed and "<script>alert(3)</script>" in listed  # titles shown as text
+    assert "<img src=x onerror=alert(5)>" in page.locator("#admin-feedback").inner_text()
     page.locator("#admin-remove-choice input").click()
     page.get_by_role("option", name=re.compile("to-remove")).click()
     page.locator("#admin-remove").click()
@@ -183,6 +186,7 @@ def test_the_knowledge_base_tab_is_locked_by_the_password_removes_documents_and_
     exported = Path(download.value.path()).read_text(encoding="utf-8-sig")
     assert exported.startswith("id,created_at,user,rating,reason,question,answer,citations")
     assert "导出测试问题" in exported and "答非所问" in exported
+    assert page.dialogs == []
 
 
 def test_with_logins_set_the_page_asks_for_one_and_feedback_names_the_user(site, page, tmp_path):
