@@ -5,7 +5,12 @@
     python app.py docs                 list stored documents
     python app.py remove DOC_ID        remove one document everywhere
     python app.py ask "问题" [--json]   answer one question
+    python app.py models               models configured, on disk, in use
     python app.py eval --corpus C --qa Q [--json OUT] [--limit N] [--baseline naive]
+    python app.py course "主题" [--format docx -o FILE]   course material with a quiz
+    python app.py bench [--passages N] [--json OUT]       speed and scale beside the textbook pipeline
+
+The server also answers /api/v1 (REST), /v1 (OpenAI-compatible), /embed and /docs.
 """
 
 import argparse
