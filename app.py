@@ -60,10 +60,10 @@ def command_serve(settings: Settings, _args) -> int:
 
 
 def command_ingest(settings: Settings, args) -> int:
-    from assistant import create_service as build
-
-    from assistant.service import policy_files
     from tqdm import tqdm
+
+    from assistant import create_service as build
+    from assistant.service import policy_files
 
     service = build(settings)
     paths = [Path(p) for p in args.paths]
@@ -156,7 +156,12 @@ def command_eval(settings: Settings, args) -> int:
 
 
 def command_models(settings: Settings, args) -> int:
-    from vectorstore.embeddings import bundled_model_path, cached_models, download_model, resolve_model
+    from vectorstore.embeddings import (
+        bundled_model_path,
+        cached_models,
+        download_model,
+        resolve_model,
+    )
 
     if args.download:
         try:

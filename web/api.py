@@ -63,7 +63,7 @@ def health_router(service: AssistantService, settings: Settings) -> APIRouter:
     def healthz() -> dict:
         try:
             return service.health()
-        except Exception as error:  # noqa: BLE001 - any store failure means "not healthy"
+        except Exception as error:
             raise HTTPException(status_code=503, detail=f"向量库不可用：{error}") from error
 
     return router

@@ -1,6 +1,7 @@
 """The one HTTP server: REST API, OpenAI-compatible API and the web pages, all over one assistant service."""
 
 import json
+
 import gradio as gr
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -64,8 +65,8 @@ def create_server(service: AssistantService, settings: Settings) -> FastAPI:
     app.include_router(api_router(service, settings))
     app.include_router(openai_router(service))
     logins = settings.logins() or None
-    gr.mount_gradio_app(app, build_embed(service, settings), path="/embed", auth=logins, **launch_options())
-    gr.mount_gradio_app(app, build_demo(service, settings), path="/", auth=logins, **launch_options())
+    gr.mount_gradio_app(app, build_embed(service, settings), path="/embed", auth=logins, **launch_options(settings))
+    gr.mount_gradio_app(app, build_demo(service, settings), path="/", auth=logins, **launch_options(settings))
     app.add_middleware(ApiGuard, access=access_of(settings))
     app.add_middleware(FrameRules, embed_origins=settings.listed(settings.embed_origins))
     app.add_middleware(

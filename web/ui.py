@@ -12,6 +12,7 @@ import gradio as gr
 
 from assistant import Answer, AssistantService, QuestionError
 from ingest import IngestError
+from web.course_tab import add_course_tab
 from web.render import conversation_markdown, render_answer, render_evidence
 
 EXAMPLE_QUESTIONS = (
@@ -400,12 +401,14 @@ def wire_admin(service: AssistantService, settings, admin: dict, chat: dict) -> 
 
 
 def build_demo(service: AssistantService, settings=None) -> gr.Blocks:
-    """The whole web page over one assistant service: the chat, and the knowledge-base tab when an admin password is set."""
+    """The whole web page over one assistant service: the chat, 备课, and the knowledge-base tab when an admin password is set."""
     with gr.Blocks(title="PolicyQA 政策问答助手") as demo:
         gr.Markdown("## PolicyQA 政策问答助手\n依据知识库中的政策文件作答，逐句标注出处；点击 [n] 查看原文。文件中没有的内容会如实说明。")
         with gr.Tabs():
             with gr.Tab("问答", id="chat"):
                 chat = build_chat(service)
+            with gr.Tab("备课", id="course"):
+                add_course_tab(service, settings)
             if settings is not None and settings.admin_password:
                 with gr.Tab("知识库管理", id="admin"):
                     admin = build_admin()
