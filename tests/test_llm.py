@@ -137,5 +137,7 @@ def test_the_web_chat_streams_the_model_and_shows_the_checked_answer(standin, ll
         demo.close()
     final = history[-1]["content"]
     final = final if isinstance(final, str) else "".join(p.get("text", "") for p in final)
-    assert TRUE_QUOTE in final and INVENTED_QUOTE not in final and "<details" in final
+    body, _, warning = final.partition("⚠️")
+    assert TRUE_QUOTE in body and INVENTED_QUOTE not in body and "<details" in final
+    assert INVENTED_QUOTE in warning, "the removed quote is named in the warning under the answer"
     assert len(outputs) >= 2, "the answer was streamed in several updates"
