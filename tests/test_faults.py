@@ -4,6 +4,7 @@ These run on a real small file system (tmpfs) mounted for the test, which needs 
 they are skipped, and tests/test_store.py covers a failing index save with a simulated ENOSPC.
 """
 
+import json
 import os
 import subprocess
 import sys
@@ -85,6 +86,8 @@ def test_a_read_only_store_folder_is_named_and_nothing_is_lost(small_disk):
     env = {**os.environ, "POLICYQA_DATA_DIR": str(data_dir), "HF_HUB_OFFLINE": "1"}
     ingest = [sys.executable, str(REPO_ROOT / "app.py"), "ingest", str(SAMPLE_DIR)]
     assert subprocess.run(ingest, env=env, capture_output=True, timeout=600).returncode == 0
+    listing = [sys.executable, str(REPO_ROOT / "app.py"), "docs", "--json"]
+    stored = json.loads(subprocess.run(listing, env=env, capture_output=True, text=True, timeout=600).stdout)
     assert mount("-o", "remount,ro", str(small_disk))
 
     with pytest.raises(StoreWriteError, match="写权限"):
@@ -93,6 +96,6 @@ def test_a_read_only_store_folder_is_named_and_nothing_is_lost(small_disk):
 
     assert mount("-o", "remount,rw", str(small_disk))
     service = create_service(make_settings(data_dir, ingest_sample_when_empty=False))
-    assert len(service.documents()) == 3
+    assert service.documents() == stored
     assert set(service.store.lexical.ids) == chroma_ids(service)
     assert not service.ask(QUESTION).refused

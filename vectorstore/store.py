@@ -1,15 +1,18 @@
 """The passage store: a Chroma collection (embedded or a server), the lexical index that mirrors it, and document texts.
 
-Chroma is the one source of truth. Beside the passages it holds a small state collection with each
-document's cleaned text and a change stamp, rewritten before every change. The lexical index and
-the passage table live in memory, are updated in place, and are saved under the data directory
-with the stamp they reflect: at start they are loaded when the stamp and the passage count agree
-with Chroma, and otherwise brought in line with Chroma (only the passages that differ are read and
-tokenised; a damaged index is rebuilt). Several processes sharing one Chroma server notice each
-other's changes through the stamp (`refresh_if_changed`).
+Chroma is the one source of truth. Beside the passages it holds a one-record state collection with
+a change stamp, rewritten before every change, and on a shared server a collection of each
+document's cleaned text (an embedded store keeps those as files in the data folder: Chroma slows
+down on large documents). The lexical index and the passage table live in memory, are updated in
+place, and are saved under the data directory with the stamp they reflect: at start they are
+loaded when the stamp and the passage count agree with Chroma, and otherwise brought in line with
+Chroma (only the passages that differ are read and tokenised; a damaged index is rebuilt). Several
+processes sharing one Chroma server notice each other's changes through the stamp
+(`refresh_if_changed`).
 """
 
 import errno
+import hashlib
 import logging
 import re
 import time
@@ -22,7 +25,7 @@ from langchain_chroma import Chroma
 from langchain_core.embeddings import Embeddings
 
 from ingest.model import Passage, PolicyDocument
-from vectorstore.lexical import IndexFileError, LexicalIndex
+from vectorstore.lexical import IndexFileError, LexicalIndex, write_atomically
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +35,6 @@ PASSAGE_FIELDS = ("doc_id", "title", "section", "start", "end", "kind", "order",
 # Document metadata copied onto each passage, for citations and filters ('' when the text does not say).
 DOCUMENT_FIELDS = ("issuer", "date", "doc_number")
 STAMP_ID = "stamp"
-DOCUMENT_PREFIX = "doc:"
 # Another process's change is looked for at most this often (seconds) before a retrieval.
 CHECK_INTERVAL = 1.0
 
@@ -195,6 +197,9 @@ class PassageStore:
         self.index_dir = index_dir or self.documents_dir.parent / "lexical" / name
         with self._translated():
             self.state = vectors._client.get_or_create_collection(f"{name}-state", embedding_function=None)
+            self.shared_texts = (
+                vectors._client.get_or_create_collection(f"{name}-documents", embedding_function=None) if self.server_url else None
+            )
         self.lexical = LexicalIndex()
         self._passages: dict[str, StoredPassage] = {}
         self._by_document: dict[str, list[StoredPassage]] = {}
@@ -278,7 +283,7 @@ class PassageStore:
     def _new_stamp(self) -> str:
         """Mark the shared store as changing: a new stamp, written before the change it announces."""
         stamp = uuid.uuid4().hex
-        self.state.upsert(ids=[STAMP_ID], embeddings=[[1.0]], documents=[""], metadatas=[{"stamp": stamp}])
+        self.state.upsert(ids=[STAMP_ID], embeddings=[[1.0]], metadatas=[{"stamp": stamp}])
         return stamp
 
     def _save_index(self) -> None:
@@ -356,11 +361,13 @@ class PassageStore:
 
     def document_text(self, doc_id: str) -> str:
         """The cleaned text of a stored document, which passage offsets point into."""
+        if self.shared_texts is None:
+            return (self.documents_dir / f"{doc_id}.txt").read_text(encoding="utf-8")
         with self._translated():
-            found = self.state.get(ids=[DOCUMENT_PREFIX + doc_id], include=["documents"])
-        if found["ids"]:
-            return found["documents"][0]
-        return (self.documents_dir / f"{doc_id}.txt").read_text(encoding="utf-8")  # stores written before texts moved into Chroma
+            found = self.shared_texts.get(ids=[doc_id], include=["documents"])
+        if not found["ids"]:
+            raise FileNotFoundError(f"document {doc_id} has no stored text")
+        return found["documents"][0]
 
     def dense_search(self, question: str, k: int, allowed: set[str] | None = None) -> list[tuple[str, float]]:
         """The k nearest passages by embedding, with cosine similarity (only `allowed` ids when given)."""
@@ -419,12 +426,7 @@ class PassageStore:
         """Write a change to Chroma (stamp first), then to the in-memory view, then save the index."""
         with self._translated(), self._resynchronised_on_failure():
             self._stamp = self._new_stamp()
-            self.state.upsert(
-                ids=[DOCUMENT_PREFIX + d.doc_id for d, _ in items],
-                embeddings=[[1.0]] * len(items),
-                documents=[d.text for d, _ in items],
-                metadatas=[{"doc_id": d.doc_id} for d, _ in items],
-            )
+            self._store_texts([d for d, _ in items])
             for start in range(0, len(pending), ADD_BATCH):
                 batch = pending[start : start + ADD_BATCH]
                 self.vectors.add_texts(
@@ -434,14 +436,33 @@ class PassageStore:
                 )
             if removed:
                 self.vectors.delete(ids=sorted(removed))
-            if stale_documents:
-                self.state.delete(ids=[DOCUMENT_PREFIX + d for d in stale_documents])
+            self._drop_texts(stale_documents)
         self._forget(removed)
         self._remember([
             stored_passage(p.passage_id, p.text, passage_metadata(p, document)) for p, document in pending
         ])
         self.version += 1
         self._save_index()
+
+    def _store_texts(self, documents: list[PolicyDocument]) -> None:
+        """Each document's cleaned text: in a Chroma collection on a shared server, else as files in the data folder."""
+        documents = list({d.doc_id: d for d in documents}.values())  # the same text in two files is one document
+        if self.shared_texts is not None:
+            self.shared_texts.upsert(
+                ids=[d.doc_id for d in documents], embeddings=[text_key(d.doc_id) for d in documents], documents=[d.text for d in documents]
+            )
+            return
+        self.documents_dir.mkdir(parents=True, exist_ok=True)
+        for document in documents:
+            write_atomically(self.documents_dir / f"{document.doc_id}.txt", document.text)
+
+    def _drop_texts(self, doc_ids: set[str]) -> None:
+        if not doc_ids:
+            return
+        if self.shared_texts is not None:
+            self.shared_texts.delete(ids=sorted(doc_ids))
+        for doc_id in doc_ids:
+            (self.documents_dir / f"{doc_id}.txt").unlink(missing_ok=True)
 
     @contextmanager
     def _resynchronised_on_failure(self):
@@ -460,12 +481,17 @@ class PassageStore:
             self._stamp = self._new_stamp()
             if ids:
                 self.vectors.delete(ids=ids)
-            self.state.delete(ids=[DOCUMENT_PREFIX + doc_id])
-        (self.documents_dir / f"{doc_id}.txt").unlink(missing_ok=True)
+            self._drop_texts({doc_id})
         self._forget(ids)
         self.version += 1
         self._save_index()
         return len(ids)
+
+
+def text_key(doc_id: str) -> list[float]:
+    """A small vector for a stored document text (the shared text collection never searches by vector)."""
+    digest = hashlib.sha1(doc_id.encode("utf-8")).digest()
+    return [int.from_bytes(digest[:4], "big") / 2**32, int.from_bytes(digest[4:8], "big") / 2**32]
 
 
 def lexical_text(passage: StoredPassage) -> str:
