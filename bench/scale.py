@@ -190,10 +190,12 @@ def run(settings, passages: int = 100_000, embed_sample: int = 5000, log=print) 
         ours = ingest_project(scoped, documents, embed_sample, root / "inbox", questions(1)[0])
         log(f"本项目导入完成：{ours['passages']} 段，{ours['ingest_seconds']} 秒")
         ours.update(probe("policyqa", root / "policyqa", question_file))
+        log(f"本项目：{json.dumps(ours, ensure_ascii=False)}")
         naive_documents = documents + corpus(passages, seed=2)  # the baseline's bigger chunks need more text
         baseline = ingest_naive(scoped, naive_documents, passages, embed_sample, root / "naive")
         log(f"基线导入完成：{baseline['passages']} 段，{baseline['ingest_seconds']} 秒")
         baseline.update(probe("naive", root / "naive", question_file))
+        log(f"基线：{json.dumps(baseline, ensure_ascii=False)}")
     return {**ours, "embed_sample": embed_sample, "machine": machine(), "baseline": baseline}
 
 
