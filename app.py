@@ -173,6 +173,13 @@ def command_models(settings: Settings, args) -> int:
     resolved = resolve_model(settings.embed_model)
     print(f"嵌入模型（POLICYQA_EMBED_MODEL）：{settings.embed_model or '（未设置）'}")
     print(f"  实际使用：{resolved}{'（内置 all-MiniLM-L6-v2，仅英文）' if resolved == bundled_model_path() else ''}")
+    if settings.rerank_model:
+        from vectorstore.rerank import local_model
+
+        found = local_model(settings.rerank_model)
+        print(f"重排序模型（POLICYQA_RERANK_MODEL）：{settings.rerank_model} → {found or '本机没有，不做重排序'}")
+    else:
+        print("重排序模型（POLICYQA_RERANK_MODEL）：未设置（不做重排序）")
     print(f"本机缓存中的模型：{'、'.join(cached_models()) or '无'}")
     llm = f"{settings.llm_model or 'default'} @ {settings.llm_base_url}" if settings.llm_base_url else "未配置（只用原文摘录作答）"
     print(f"语言模型：{llm}")

@@ -36,6 +36,16 @@ class Settings(BaseSettings):
         ),
     )
     embed_device: str = Field("cpu", description="Device the embedding model runs on (cpu, cuda).")
+    rerank_model: str = Field(
+        "",
+        description=(
+            "sentence-transformers cross-encoder (local folder or cached name, e.g. BAAI/bge-reranker-base) that "
+            "re-orders the fused candidates; empty means no reranking."
+        ),
+    )
+    rerank_candidates: int = Field(
+        30, ge=1, le=200, description="Fused candidates the cross-encoder re-scores before the best POLICYQA_TOP_K are kept."
+    )
     passage_max_chars: int = Field(
         300, ge=50, le=4000, description="Longest passage; longer paragraphs are split at sentence ends."
     )

@@ -140,11 +140,12 @@ def clean_question(question: str) -> str:
 class AssistantService:
     """Ingest, list, remove and ask, over one passage store and one retriever."""
 
-    def __init__(self, settings, store: PassageStore, retriever: HybridRetriever, llm=None) -> None:
+    def __init__(self, settings, store: PassageStore, retriever: HybridRetriever, llm=None, reranker=None) -> None:
         self.settings = settings
         self.store = store
         self.retriever = retriever
         self.llm = llm
+        self.reranker = reranker
         self._writing = threading.Lock()
 
     def ingest(self, paths: list[Path], progress=None, metadata: dict | None = None) -> IngestReport:
@@ -300,7 +301,7 @@ class AssistantService:
             own = without_links(question)
             query = f"{own} {previous}"
             focus = own if len(query_terms(own)) >= 2 else query
-        documents = self.retriever.invoke(query, doc_ids=doc_ids, filters=check_filters(filters))
+        documents = self._retrieve(query, doc_ids, check_filters(filters), self.settings.top_k)
         answer = compose_extractive_answer(
             question,
             documents,
@@ -354,7 +355,14 @@ class AssistantService:
         self, query: str, k: int = 8, doc_ids: list[str] | None = None, filters: dict | None = None
     ) -> list[Document]:
         """The k passages retrieved for a query, each with its scores and citation metadata."""
-        return self.retriever.invoke(clean_question(query), doc_ids=doc_ids, filters=check_filters(filters), k=k)
+        return self._retrieve(clean_question(query), doc_ids, check_filters(filters), k)
+
+    def _retrieve(self, query: str, doc_ids: list[str] | None, filters: dict | None, k: int) -> list[Document]:
+        """The k best passages: the fused ranking, re-ordered by the cross-encoder when one is configured."""
+        if self.reranker is None:
+            return self.retriever.invoke(query, doc_ids=doc_ids, filters=filters, k=k)
+        candidates = self.retriever.invoke(query, doc_ids=doc_ids, filters=filters, k=max(k, self.settings.rerank_candidates))
+        return self.reranker.rerank(query, candidates, k)
 
     def health(self) -> dict:
         """Whether the store answers, how many documents and passages it holds, and the models in use."""
@@ -363,6 +371,7 @@ class AssistantService:
             "documents": len(self.store.doc_ids()),
             "passages": len(self.store),
             "embedding_model": self.retriever.model_label,
+            "rerank_model": self.reranker.label if self.reranker else None,
             "dense_weight": self.retriever.effective_dense_weight(),
             "llm": self.settings.llm_model or "default" if self.settings.llm_base_url else None,
             "store": self.settings.chroma_url or "embedded",
@@ -384,6 +393,7 @@ class AssistantService:
 def create_service(settings) -> AssistantService:
     """Build the store, the embedding model and the retriever from the settings."""
     from vectorstore.embeddings import make_embeddings
+    from vectorstore.rerank import make_reranker
     from vectorstore.store import make_store
 
     embeddings = make_embeddings(settings)
@@ -397,4 +407,4 @@ def create_service(settings) -> AssistantService:
         model_label=embeddings.label,
         calibration_path=store.state_path(f"calibration-{embeddings.label}.json"),
     )
-    return AssistantService(settings, store, retriever, llm=make_llm(settings))
+    return AssistantService(settings, store, retriever, llm=make_llm(settings), reranker=make_reranker(settings))
