@@ -286,7 +286,13 @@ def main(argv: list[str] | None = None) -> int:
             name = "POLICYQA_" + "_".join(str(part) for part in problem["loc"]).upper()
             print(f"设置有误：{name}={problem.get('input')!r}：{problem['msg']}", file=sys.stderr)
         return 2
-    return run(settings, args)
+    from vectorstore.store import StoreError
+
+    try:
+        return run(settings, args)
+    except StoreError as error:
+        print(f"错误：{error}", file=sys.stderr)
+        return 3
 
 
 if __name__ == "__main__":

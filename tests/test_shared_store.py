@@ -32,20 +32,35 @@ def wait_until_up(url: str, process: subprocess.Popen, what: str) -> None:
     pytest.fail(f"{what} did not come up on {url}")
 
 
+class ChromaServer:
+    """A real Chroma server (`chroma run`) on loopback over a folder; it can be stopped and started again."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> "ChromaServer":
+        chroma = shutil.which("chroma", path=str(Path(sys.executable).parent)) or shutil.which("chroma")
+        self.process = subprocess.Popen(
+            [chroma, "run", "--path", str(self.path), "--host", "127.0.0.1", "--port", str(self.port)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        )
+        wait_until_up(self.url + "/api/v2/heartbeat", self.process, "chroma run")
+        return self
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=30)
+
+
 @pytest.fixture
 def chroma_server(tmp_path):
     """A real Chroma server on loopback over a temporary folder; yields its URL."""
-    chroma = shutil.which("chroma", path=str(Path(sys.executable).parent)) or shutil.which("chroma")
-    port = free_port()
-    process = subprocess.Popen(
-        [chroma, "run", "--path", str(tmp_path / "chroma"), "--host", "127.0.0.1", "--port", str(port)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    wait_until_up(url + "/api/v2/heartbeat", process, "chroma run")
-    yield url
-    process.terminate()
-    process.wait(timeout=30)
+    server = ChromaServer(tmp_path / "chroma").start()
+    yield server.url
+    server.stop()
 
 
 def start_app(chroma_url: str, data_dir: Path) -> tuple[str, subprocess.Popen]:
@@ -88,3 +103,24 @@ def test_a_document_uploaded_through_one_app_is_answered_by_another(chroma_serve
             process.wait(timeout=30)
     notice = apps[0][1].stderr.read()
     assert "只接受本机请求" in notice, "with no keys configured the server says so at start"
+
+
+def test_with_the_chroma_server_stopped_requests_fail_clearly_then_recover(tmp_path):
+    server = ChromaServer(tmp_path / "chroma").start()
+    url, app = start_app(server.url, tmp_path / "app")
+    question = {"question": "村级会计档案的保管期限是多久？"}
+    try:
+        assert httpx.post(url + "/api/v1/documents", files={"file": ("档案通知.txt", NEW_POLICY)}, timeout=120).status_code == 201
+        server.stop()
+        time.sleep(1.5)  # past the once-a-second look at the shared store
+        down = httpx.post(url + "/api/v1/ask", json=question, timeout=60)
+        assert down.status_code == 503 and down.json()["detail"].startswith("向量库不可用")
+        assert httpx.get(url + "/healthz", timeout=60).status_code == 503
+        server.start()
+        time.sleep(1.5)
+        again = httpx.post(url + "/api/v1/ask", json=question, timeout=60)
+        assert again.status_code == 200 and "三十年" in again.json()["answer"]
+    finally:
+        app.terminate()
+        app.wait(timeout=30)
+        server.stop()

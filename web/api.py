@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from assistant import AssistantService, QuestionError
 from ingest import IngestError
 from settings import Settings
+from vectorstore.store import StoreError
 
 SCORE_FIELDS = ("score", "lexical_rank", "dense_rank")
 
@@ -63,6 +64,8 @@ def health_router(service: AssistantService, settings: Settings) -> APIRouter:
     def healthz() -> dict:
         try:
             return service.health()
+        except StoreError:
+            raise
         except Exception as error:
             raise HTTPException(status_code=503, detail=f"向量库不可用：{error}") from error
 

@@ -11,6 +11,7 @@ from starlette.exceptions import HTTPException
 
 from assistant import AssistantService
 from settings import Settings
+from vectorstore.store import StoreError, StoreWriteError
 from web.guard import Access, ApiGuard, FrameRules, error_body
 
 
@@ -40,8 +41,12 @@ def add_error_handlers(app: FastAPI) -> None:
     async def invalid_request(request: Request, error: RequestValidationError):
         return error_response(request, 422, validation_message(error))
 
+    async def store_error(request: Request, error: StoreError):
+        return error_response(request, 507 if isinstance(error, StoreWriteError) else 503, str(error))
+
     app.add_exception_handler(HTTPException, http_error)
     app.add_exception_handler(RequestValidationError, invalid_request)
+    app.add_exception_handler(StoreError, store_error)
 
 
 def error_response(request: Request, status: int, message: str, headers: dict | None = None) -> JSONResponse:
