@@ -1,5 +1,6 @@
 """Hybrid retrieval: lexical and dense rankings fused into one, as a LangChain retriever."""
 
+import threading
 from dataclasses import asdict
 from pathlib import Path
 
@@ -8,10 +9,13 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict, PrivateAttr
 
-from vectorstore.calibration import Calibration, load_or_calibrate
+from vectorstore.calibration import MIN_PASSAGES, Calibration, load_or_calibrate
 from vectorstore.store import PassageStore
 
 RRF_K = 60
+# Share of the stored passages that must come or go before the dense weight is measured again: a
+# measurement embeds 150 pseudo-questions, too costly to repeat for every uploaded file.
+RECALIBRATE_CHANGE = 0.1
 
 
 def fuse_rankings(rankings: list[tuple[list[str], float]], limit: int) -> list[tuple[str, float]]:
@@ -35,13 +39,31 @@ class HybridRetriever(BaseRetriever):
     model_label: str = ""
     calibration_path: Path | None = None
     _calibration: tuple[int, Calibration | None] | None = PrivateAttr(default=None)
+    _calibrating: threading.Lock = PrivateAttr(default_factory=threading.Lock)
 
     def calibration(self) -> Calibration | None:
-        """The dense-weight calibration for the passages stored now (None below its minimum size)."""
-        if self._calibration is None or self._calibration[0] != self.store.version:
-            path = self.calibration_path or self.store.state_path("calibration.json")
-            self._calibration = (self.store.version, load_or_calibrate(self.store, fuse_rankings, self.model_label, path))
-        return self._calibration[1]
+        """The dense-weight calibration for the passages stored now (None below its minimum size).
+
+        It is measured again once the store has grown or shrunk by a tenth, by one thread while the
+        others go on with the weight measured before (only the very first measurement is waited for).
+        """
+        current = self._calibration
+        if current is not None and not self._recalibration_due(current[0]):
+            return current[1]
+        if not self._calibrating.acquire(blocking=current is None):
+            return current[1]
+        try:
+            if self._calibration is None or self._recalibration_due(self._calibration[0]):
+                path = self.calibration_path or self.store.state_path("calibration.json")
+                measured = load_or_calibrate(self.store, fuse_rankings, self.model_label, path)
+                self._calibration = (len(self.store), measured)
+            return self._calibration[1]
+        finally:
+            self._calibrating.release()
+
+    def _recalibration_due(self, passages_then: int) -> bool:
+        """Whether the store changed enough since the last measurement to measure again."""
+        return abs(len(self.store) - passages_then) > RECALIBRATE_CHANGE * max(passages_then, MIN_PASSAGES)
 
     def effective_dense_weight(self) -> float:
         """The dense weight in use: the configured one, else the calibrated one (0 when too few passages)."""
