@@ -15,6 +15,7 @@ import errno
 import hashlib
 import logging
 import re
+import shutil
 import time
 import uuid
 from contextlib import contextmanager
@@ -37,6 +38,10 @@ DOCUMENT_FIELDS = ("issuer", "date", "doc_number")
 STAMP_ID = "stamp"
 # Another process's change is looked for at most this often (seconds) before a retrieval.
 CHECK_INTERVAL = 1.0
+# An embedded Chroma can stall, not fail, when its disk fills mid-write; a write is refused up front
+# unless this much room is left beyond a generous estimate of what it adds (text, vectors, indexes).
+MIN_FREE_BYTES = 64 * 1024 * 1024
+BYTES_PER_PASSAGE_CHAR = 16
 
 
 class StoreError(RuntimeError):
@@ -424,6 +429,7 @@ class PassageStore:
 
     def _write(self, items, pending, removed: set[str], stale_documents: set[str]) -> None:
         """Write a change to Chroma (stamp first), then to the in-memory view, then save the index."""
+        self._check_room(sum(len(p.text) for p, _ in pending) + sum(len(d.text) for d, _ in items))
         with self._translated(), self._resynchronised_on_failure():
             self._stamp = self._new_stamp()
             self._store_texts([d for d, _ in items])
@@ -443,6 +449,17 @@ class PassageStore:
         ])
         self.version += 1
         self._save_index()
+
+    def _check_room(self, chars: int) -> None:
+        """Refuse a write to an embedded store whose disk is nearly full, before Chroma is touched."""
+        if self.server_url:
+            return
+        folder = self.documents_dir.parent
+        free = shutil.disk_usage(folder).free
+        if free < MIN_FREE_BYTES + chars * BYTES_PER_PASSAGE_CHAR:
+            raise StoreWriteError(
+                f"磁盘空间不足：{folder} 所在磁盘只剩 {free >> 20} MB。请腾出磁盘空间后重试；已存入的文档不受影响。"
+            )
 
     def _store_texts(self, documents: list[PolicyDocument]) -> None:
         """Each document's cleaned text: in a Chroma collection on a shared server, else as files in the data folder."""
