@@ -59,10 +59,10 @@ def general_idf() -> dict[str, float]:
 
 def distinctive_words(title: str) -> set[str]:
     """The title's words that are rare in general Chinese, the ones its article keeps using."""
-    import jieba
+    import rjieba
 
     idf = general_idf()
-    return {w for w in jieba.lcut(title) if CJK_WORD.fullmatch(w) and idf.get(w, DISTINCTIVE_IDF) >= DISTINCTIVE_IDF}
+    return {w for w in rjieba.cut(title) if CJK_WORD.fullmatch(w) and idf.get(w, DISTINCTIVE_IDF) >= DISTINCTIVE_IDF}
 
 
 def topic_break(text: str, title: str) -> int | None:
