@@ -160,6 +160,7 @@ def command_models(settings: Settings, args) -> int:
         bundled_model_path,
         cached_models,
         download_model,
+        local_model,
         resolve_model,
     )
 
@@ -174,7 +175,6 @@ def command_models(settings: Settings, args) -> int:
     print(f"嵌入模型（POLICYQA_EMBED_MODEL）：{settings.embed_model or '（未设置）'}")
     print(f"  实际使用：{resolved}{'（内置 all-MiniLM-L6-v2，仅英文）' if resolved == bundled_model_path() else ''}")
     if settings.rerank_model:
-        from vectorstore.rerank import local_model
 
         found = local_model(settings.rerank_model)
         print(f"重排序模型（POLICYQA_RERANK_MODEL）：{settings.rerank_model} → {found or '本机没有，不做重排序'}")

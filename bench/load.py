@@ -22,6 +22,8 @@ from pathlib import Path
 
 import httpx
 
+from bench.probe import percentile
+
 REPO = Path(__file__).resolve().parent.parent
 EVALSETS = REPO.parent / "shared" / "evalsets"
 QUESTION_SETS = [REPO / "eval" / "bundled_qa.jsonl", *sorted(EVALSETS.glob("*/qa.jsonl"))]
@@ -35,12 +37,6 @@ def load_questions(limit_per_set: int = 300) -> list[str]:
             rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
             questions += [row["question"] for row in rows[:limit_per_set]]
     return questions
-
-
-def percentile(values: list[float], share: float) -> float:
-    """The value below which `share` of the values lie (nearest rank)."""
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(share * len(ordered)) - 1))] if ordered else 0.0
 
 
 async def client_loop(client: httpx.AsyncClient, url: str, questions: list[str], until: float, results: dict) -> None:

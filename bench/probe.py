@@ -51,8 +51,9 @@ def peak_rss_mb() -> float:
 
 
 def percentile(values: list[float], share: float) -> float:
+    """The value at `share` of the way through the sorted values (0.0 when there are none)."""
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))] if ordered else 0.0
 
 
 def main(pipeline: str, data_dir: str, question_file: str, started_at: str) -> dict:

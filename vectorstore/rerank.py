@@ -5,6 +5,8 @@ from pathlib import Path
 
 from langchain_core.documents import Document
 
+from vectorstore.embeddings import local_model
+
 log = logging.getLogger(__name__)
 
 
@@ -28,18 +30,6 @@ class CrossEncoderReranker:
 def rescored(document: Document, score: float) -> Document:
     """A copy of a retrieved passage with its cross-encoder score added."""
     return Document(page_content=document.page_content, metadata={**document.metadata, "rerank_score": score}, id=document.id)
-
-
-def local_model(name_or_path: str) -> str | None:
-    """A folder on disk, or a model already in the local Hugging Face cache; None when neither."""
-    if Path(name_or_path).expanduser().is_dir():
-        return str(Path(name_or_path).expanduser())
-    try:
-        from huggingface_hub import snapshot_download
-
-        return snapshot_download(name_or_path, local_files_only=True)
-    except Exception:  # noqa: BLE001 - any failure means "not on this machine"
-        return None
 
 
 def make_reranker(settings) -> CrossEncoderReranker | None:

@@ -49,7 +49,7 @@ def is_loopback(scope: dict) -> bool:
     try:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
-        return host in ("localhost", "testclient")
+        return host == "localhost"
 
 
 def bearer_key(scope: dict) -> str | None:
