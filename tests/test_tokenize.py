@@ -33,4 +33,4 @@ def test_rjieba_cuts_chinese_as_jieba_does():
 def test_index_tokens_are_those_jieba_would_give():
     for path in (HUBEI, XINHUA):
         for paragraph in path.read_text(encoding="utf-8").split("\n"):
-            assert index_tokens(paragraph) == jieba_index_tokens(paragraph)
+            assert sorted(index_tokens(paragraph)) == sorted(jieba_index_tokens(paragraph))

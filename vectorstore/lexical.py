@@ -14,6 +14,7 @@ import os
 import time
 import uuid
 from collections import Counter
+from itertools import chain
 from pathlib import Path
 
 import numpy as np
@@ -66,14 +67,12 @@ class Segment:
         return np.searchsorted(self.indptr, np.flatnonzero(hit), side="right") - 1
 
 
-def term_matrix(token_ids: list[np.ndarray], width: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """indptr, rows and frequencies of the term-major matrix of these token-id rows, and each row's length."""
-    lengths = np.fromiter((len(t) for t in token_ids), dtype=np.int64, count=len(token_ids))
-    cols = np.concatenate(token_ids) if token_ids else np.zeros(0, dtype=np.int64)
-    rows = np.repeat(np.arange(len(token_ids)), lengths)
-    matrix = sparse.csc_matrix((np.ones(len(cols), dtype=np.float32), (rows, cols)), shape=(len(token_ids), width))
+def term_matrix(cols: np.ndarray, lengths: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """indptr, rows and frequencies of the term-major matrix of rows given as their term ids one after another."""
+    rows = np.repeat(np.arange(len(lengths)), lengths)
+    matrix = sparse.csc_matrix((np.ones(len(cols), dtype=np.float32), (rows, cols)), shape=(len(lengths), width))
     matrix.sum_duplicates()
-    return matrix.indptr, matrix.indices, matrix.data, lengths
+    return matrix.indptr, matrix.indices, matrix.data
 
 
 def live_part(segment: Segment, width: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -105,12 +104,24 @@ def merge_segments(first: Segment, second: Segment, width: int) -> Segment:
     return Segment(ids, payloads, lengths, indptr_a + indptr_b, rows, tf)
 
 
+class Vocabulary(dict):
+    """Token → term id. Subscripting with a new token gives it the next id (lookups that must not add use `in` or get)."""
+
+    def __init__(self, terms: list[str] = ()) -> None:
+        super().__init__((token, term) for term, token in enumerate(terms))
+        self.terms = list(terms)
+
+    def __missing__(self, token: str) -> int:
+        term = self[token] = len(self.terms)
+        self.terms.append(token)
+        return term
+
+
 class LexicalIndex:
     """A BM25 index over passage ids that grows and shrinks in place; each passage may carry a payload."""
 
     def __init__(self) -> None:
-        self.vocabulary: dict[str, int] = {}
-        self.terms: list[str] = []
+        self.vocabulary = Vocabulary()
         self._saved_terms = 0
         self._saved_bytes = 0
         self.document_counts = np.zeros(0, dtype=np.int64)
@@ -152,8 +163,10 @@ class LexicalIndex:
         if not ids:
             return
         began = time.perf_counter()
-        token_ids = [self._token_ids(passage_tokens(text)) for text in texts]
-        indptr, rows, tf, lengths = term_matrix(token_ids, len(self.vocabulary))
+        tokens = [passage_tokens(text) for text in texts]
+        lengths = np.fromiter(map(len, tokens), dtype=np.int64, count=len(tokens))
+        cols = self._term_ids(list(chain.from_iterable(tokens)))
+        indptr, rows, tf = term_matrix(cols, lengths, len(self.vocabulary))
         self._grow_counts()
         self.document_counts[: len(indptr) - 1] += np.diff(indptr)
         segment = Segment(ids, payloads or [None] * len(ids), lengths, indptr, rows, tf)
@@ -162,13 +175,9 @@ class LexicalIndex:
         self.stats["chars"] += sum(map(len, texts))
         self.stats["seconds"] += time.perf_counter() - began
 
-    def _token_ids(self, tokens: list[str]) -> np.ndarray:
-        vocabulary, terms = self.vocabulary, self.terms
-        for token in tokens:
-            if token not in vocabulary:
-                vocabulary[token] = len(terms)
-                terms.append(token)
-        return np.fromiter(map(vocabulary.__getitem__, tokens), dtype=np.int64, count=len(tokens))
+    def _term_ids(self, tokens: list[str]) -> np.ndarray:
+        """The term id of each token, new words added to the vocabulary in the order they first come."""
+        return np.fromiter(map(self.vocabulary.__getitem__, tokens), dtype=np.int64, count=len(tokens))
 
     def _grow_counts(self) -> None:
         if len(self.document_counts) < len(self.vocabulary):
@@ -207,7 +216,8 @@ class LexicalIndex:
 
     def term_weights(self, question: str) -> dict[int, float]:
         """Term id → IDF × how often the question holds it, for the question's tokens the index knows."""
-        counts = Counter(self.vocabulary[t] for t in query_tokens(question) if t in self.vocabulary)
+        vocabulary = self.vocabulary
+        counts = Counter(vocabulary[t] for t in query_tokens(question) if t in vocabulary)
         total = len(self)
         return {
             term: repeat * math.log(1 + (total - self.document_counts[term] + 0.5) / (self.document_counts[term] + 0.5))
@@ -304,7 +314,7 @@ class LexicalIndex:
 
     def _append_vocabulary(self, path: Path) -> int:
         """Append the words added since the last save to the word list (one per line); its size in bytes."""
-        new = self.terms[self._saved_terms :]
+        new = self.vocabulary.terms[self._saved_terms :]
         with open(path, "ab") as handle:
             handle.truncate(self._saved_bytes)
             handle.seek(self._saved_bytes)
@@ -313,7 +323,7 @@ class LexicalIndex:
             handle.flush()
             os.fsync(handle.fileno())
             self._saved_bytes = handle.tell()
-        self._saved_terms = len(self.terms)
+        self._saved_terms = len(self.vocabulary)
         return self._saved_bytes
 
     @classmethod
@@ -328,8 +338,7 @@ class LexicalIndex:
                 words = handle.read(manifest["vocabulary_bytes"]).decode("utf-8").split("\n")[:-1]
             if len(words) != manifest["vocabulary_terms"]:
                 raise IndexFileError(f"{folder}: the word list is shorter than the manifest says")
-            index.terms = words
-            index.vocabulary = {token: term for term, token in enumerate(words)}
+            index.vocabulary = Vocabulary(words)
             index._saved_terms, index._saved_bytes = len(words), manifest["vocabulary_bytes"]
             index.document_counts = np.zeros(len(words), dtype=np.int64)
             flags = np.load(folder / manifest["alive"]) if manifest["alive"] else {}

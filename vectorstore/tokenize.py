@@ -2,6 +2,7 @@
 
 import logging
 import re
+from itertools import chain
 from functools import lru_cache
 
 CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
@@ -35,7 +36,7 @@ def cjk_bigrams(text: str) -> list[str]:
         if len(run) == 1:
             grams.append(run)
         else:
-            grams.extend(run[i : i + 2] for i in range(len(run) - 1))
+            grams.extend(map(str.__add__, run[:-1], run[1:]))
     return grams
 
 
@@ -62,18 +63,27 @@ def index_tokens(text: str) -> list[str]:
 
     Search-mode words are derived from the one jieba pass as jieba's cut_for_search derives them
     (the dictionary's 2- and 3-character words inside each longer word, then the word), so the
-    text is segmented once.
+    text is segmented once. BM25 counts tokens, so only how often each comes matters, not the order.
     """
     lowered = text.lower()
+    tokens = cjk_bigrams(text)
+    tokens += chain.from_iterable(map(word_tokens, segment(lowered)))
+    tokens.extend(WORD_PREFIX + w for w in LATIN_WORD.findall(lowered))
+    return tokens
+
+
+@lru_cache(maxsize=1 << 18)
+def word_tokens(word: str) -> tuple[str, ...]:
+    """The prefixed tokens one jieba word of a passage adds: the word (accurate mode), the dictionary's
+    2- and 3-character words inside it and the word again (search mode); none for a non-Chinese word.
+
+    Remembered, since a corpus repeats its words: this is most of what makes indexing fast.
+    """
+    if not CJK_RUN.fullmatch(word):
+        return ()
     frequencies = jieba_tokenizer().FREQ
-    cut = [w for w in segment(lowered) if CJK_RUN.fullmatch(w)]
-    found = cut + LATIN_WORD.findall(lowered)
-    for word in cut:
-        for size in (2, 3):
-            if len(word) > size:
-                found.extend(g for g in (word[i : i + size] for i in range(len(word) - size + 1)) if frequencies.get(g))
-        found.append(word)
-    return cjk_bigrams(text) + [WORD_PREFIX + w for w in found]
+    inner = [word[i : i + size] for size in (2, 3) if len(word) > size for i in range(len(word) - size + 1)]
+    return tuple(WORD_PREFIX + w for w in (word, *(g for g in inner if frequencies.get(g)), word))
 
 
 def passage_tokens(text: str) -> list[str]:
