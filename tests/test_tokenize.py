@@ -1,14 +1,14 @@
 """The lexical tokens: rjieba segments Chinese exactly as jieba does, so the faster cut changes no token."""
 
 import jieba
-
 from conftest import HUBEI, XINHUA
+
 from vectorstore.tokenize import CJK_RUN, index_tokens, jieba_tokenizer, segment
 
 
 def jieba_index_tokens(text: str) -> list[str]:
     """index_tokens as written with jieba's own cut, for comparison."""
-    from vectorstore.tokenize import WORD_PREFIX, LATIN_WORD, cjk_bigrams
+    from vectorstore.tokenize import LATIN_WORD, WORD_PREFIX, cjk_bigrams
 
     lowered = text.lower()
     tokenizer = jieba_tokenizer()

@@ -2,8 +2,8 @@
 
 import logging
 import re
-from itertools import chain
 from functools import lru_cache
+from itertools import chain
 
 CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 LATIN_WORD = re.compile(r"[a-z0-9]+(?:\.[0-9]+)?")
