@@ -11,6 +11,7 @@ from pathlib import Path
 from langchain_core.documents import Document
 
 from assistant.answer import Answer
+from assistant.crosslingual import is_english, translate
 from assistant.extractive import compose_extractive_answer
 from assistant.llm import condense, llm_answer, llm_stream, make_llm, with_notice
 from assistant.questions import is_follow_up, without_links
@@ -301,6 +302,9 @@ class AssistantService:
             own = without_links(question)
             query = f"{own} {previous}"
             focus = own if len(query_terms(own)) >= 2 else query
+        translation = translate(question, self.store.lexical.passages_holding) if is_english(question) else None
+        if translation is not None:  # an English question asked in the documents' Chinese words
+            query = focus = translation.query
         documents = self._retrieve(query, doc_ids, check_filters(filters), self.settings.top_k)
         answer = compose_extractive_answer(
             question,
@@ -311,6 +315,8 @@ class AssistantService:
             section_of=self.section_of,
             focus=focus,
         )
+        if translation is not None:
+            answer = replace(answer, text=f"{answer.text}\n\n{translation.note()}")
         return answer, documents, documents[: self.settings.llm_passages]
 
     def _standalone(self, question: str, history: list | None) -> str:

@@ -277,6 +277,29 @@ class LexicalIndex:
         total = max(len(self), 1)
         return math.log(1 + (total - count + 0.5) / (count + 0.5))
 
+    def document_count(self, word: str) -> int:
+        """How many indexed passages hold this word: as a jieba word, else (inside a longer word) at most
+        as many as hold its rarest character bigram."""
+        counted = self._count(WORD_PREFIX + word)
+        if counted or len(word) < 2:
+            return counted
+        return min(self._count(word[i : i + 2]) for i in range(len(word) - 1))
+
+    def passages_holding(self, word: str) -> set[str]:
+        """Ids of the passages that hold this word: as a jieba word, else every character bigram of it."""
+        tokens = [WORD_PREFIX + word] if WORD_PREFIX + word in self.vocabulary else [word[i : i + 2] for i in range(len(word) - 1)]
+        found: set[str] | None = None
+        for token in tokens:
+            term = self.vocabulary.get(token)
+            holding = set()
+            if term is not None:
+                for segment in self.segments:
+                    if term < segment.width:
+                        rows = segment.rows[segment.indptr[term] : segment.indptr[term + 1]]
+                        holding.update(segment.ids[r] for r in rows[segment.alive[rows]])
+            found = holding if found is None else found & holding
+        return found or set()
+
     def _count(self, token: str) -> int:
         term = self.vocabulary.get(token)
         return 0 if term is None else int(self.document_counts[term])
