@@ -104,3 +104,17 @@ def test_passage_tokens_are_the_tokens_of_the_whole_text():
     for title in ("关于进一步激励干部担当作为的意见", "Policy 2025 第3号"):
         text = f"{title}\n一、总体要求 › （一）健全容错机制\n{texts[3]}"
         assert sorted(passage_tokens(text)) == sorted(index_tokens(text))
+
+
+def test_an_index_loaded_from_disk_and_added_to_scores_as_one_built_at_once(tmp_path):
+    ids, texts = sample_passages()
+    half = len(texts) // 2
+    first = LexicalIndex()
+    first.add(ids[:half], texts[:half])
+    first.save(tmp_path, stamp="half")
+    loaded, _ = LexicalIndex.load(tmp_path)
+    loaded.add(ids[half:], texts[half:])  # bigrams already known must keep their term, new ones get theirs
+    assert len(loaded.vocabulary.terms) == len(set(loaded.vocabulary.terms))
+    for question in QUESTIONS:
+        theirs = [(ids[i], score) for i, score in bm25s_ranking(texts, question, 8)]
+        assert same_ranking(loaded.search(question, 8), theirs)

@@ -34,3 +34,17 @@ def test_index_tokens_are_those_jieba_would_give():
     for path in (HUBEI, XINHUA):
         for paragraph in path.read_text(encoding="utf-8").split("\n"):
             assert sorted(index_tokens(paragraph)) == sorted(jieba_index_tokens(paragraph))
+
+
+def test_bigram_codes_are_the_bigrams_of_each_text():
+    from vectorstore.tokenize import bigram_code, bigram_codes, bigram_text, cjk_bigrams
+
+    texts = [p for path in (HUBEI, XINHUA) for p in path.read_text(encoding="utf-8").split("\n")]
+    texts += ["", "中", "a中b", "中国\n人", "㐀䶿豈﫿", "😀中文😀", "Policy 2025 第3号", "一、总则 › （一）目的"]
+    codes, rows = bigram_codes(texts)
+    found = [[] for _ in texts]
+    for code, row in zip(codes.tolist(), rows.tolist()):
+        found[row].append(bigram_text(code))
+    for text, grams in zip(texts, found):
+        assert sorted(grams) == sorted(cjk_bigrams(text))
+        assert all(bigram_code(g) is not None for g in grams)

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 from scipy import sparse
 
-from vectorstore.tokenize import WORD_PREFIX, passage_tokens, query_tokens
+from vectorstore.tokenize import WORD_PREFIX, bigram_code, bigram_codes, bigram_text, passage_word_tokens, query_tokens
 
 BM25_K1 = 1.5
 BM25_B = 0.75
@@ -67,16 +67,18 @@ class Segment:
         return np.searchsorted(self.indptr, np.flatnonzero(hit), side="right") - 1
 
 
-def term_matrix(cols: np.ndarray, lengths: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """indptr, rows and frequencies of the term-major matrix of rows given as their term ids one after another."""
-    rows = np.repeat(np.arange(len(lengths)), lengths)
-    matrix = sparse.csc_matrix((np.ones(len(cols), dtype=np.float32), (rows, cols)), shape=(len(lengths), width))
+def term_matrix(rows: np.ndarray, cols: np.ndarray, height: int, width: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """indptr, rows and frequencies of the term-major matrix with one count for each (row, term id) pair."""
+    matrix = sparse.csc_matrix((np.ones(len(cols), dtype=np.float32), (rows, cols)), shape=(height, width))
     matrix.sum_duplicates()
     return matrix.indptr, matrix.indices, matrix.data
 
 
 def live_part(segment: Segment, width: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The live rows of a segment, renumbered from 0, as (indptr over `width` terms, rows, frequencies, kept rows)."""
+    if segment.alive.all():  # the common case while ingesting: nothing to drop or renumber
+        indptr = np.concatenate([segment.indptr, np.full(width - segment.width, segment.indptr[-1])])
+        return indptr, segment.rows, segment.tf, np.arange(len(segment.ids))
     live = np.flatnonzero(segment.alive)
     keep = segment.alive[segment.rows]
     columns = np.repeat(np.arange(segment.width, dtype=np.int64), np.diff(segment.indptr))
@@ -87,19 +89,25 @@ def live_part(segment: Segment, width: int) -> tuple[np.ndarray, np.ndarray, np.
 
 
 def merge_segments(first: Segment, second: Segment, width: int) -> Segment:
-    """One segment holding the live rows of two, in order (columns interleaved without sorting)."""
+    """One segment holding the live rows of two, in order (columns interleaved without sorting).
+
+    In each column of the merged matrix the first segment's entries come before the second's, so an
+    entry of the first moves by the second's entries in earlier columns, and one of the second by
+    the first's entries up to and including its column.
+    """
     indptr_a, rows_a, tf_a, live_a = live_part(first, width)
     indptr_b, rows_b, tf_b, live_b = live_part(second, width)
-    columns_a = np.repeat(np.arange(width, dtype=np.int64), np.diff(indptr_a))
-    columns_b = np.repeat(np.arange(width, dtype=np.int64), np.diff(indptr_b))
     size = len(rows_a) + len(rows_b)
     rows, tf = np.empty(size, dtype=np.int32), np.empty(size, dtype=first.tf.dtype)
-    places_a = np.arange(len(rows_a), dtype=np.int64) + indptr_b[columns_a]
-    places_b = np.arange(len(rows_b), dtype=np.int64) + indptr_a[columns_b + 1]
+    places_a = np.arange(len(rows_a), dtype=np.int64) + np.repeat(indptr_b[:-1], np.diff(indptr_a))
+    places_b = np.arange(len(rows_b), dtype=np.int64) + np.repeat(indptr_a[1:], np.diff(indptr_b))
     rows[places_a], tf[places_a] = rows_a, tf_a
     rows[places_b], tf[places_b] = rows_b + len(live_a), tf_b
-    ids = [first.ids[i] for i in live_a] + [second.ids[i] for i in live_b]
-    payloads = [first.payloads[i] for i in live_a] + [second.payloads[i] for i in live_b]
+    if len(live_a) == len(first.ids) and len(live_b) == len(second.ids):
+        ids, payloads = first.ids + second.ids, first.payloads + second.payloads
+    else:
+        ids = [first.ids[i] for i in live_a] + [second.ids[i] for i in live_b]
+        payloads = [first.payloads[i] for i in live_a] + [second.payloads[i] for i in live_b]
     lengths = np.concatenate([first.lengths[live_a], second.lengths[live_b]])
     return Segment(ids, payloads, lengths, indptr_a + indptr_b, rows, tf)
 
@@ -122,6 +130,7 @@ class LexicalIndex:
 
     def __init__(self) -> None:
         self.vocabulary = Vocabulary()
+        self._grams: tuple[np.ndarray, np.ndarray] | None = None
         self._saved_terms = 0
         self._saved_bytes = 0
         self.document_counts = np.zeros(0, dtype=np.int64)
@@ -163,10 +172,13 @@ class LexicalIndex:
         if not ids:
             return
         began = time.perf_counter()
-        tokens = [passage_tokens(text) for text in texts]
-        lengths = np.fromiter(map(len, tokens), dtype=np.int64, count=len(tokens))
-        cols = self._term_ids(list(chain.from_iterable(tokens)))
-        indptr, rows, tf = term_matrix(cols, lengths, len(self.vocabulary))
+        words = [passage_word_tokens(text) for text in texts]
+        word_counts = np.fromiter(map(len, words), dtype=np.int64, count=len(words))
+        gram_cols, gram_rows = self._gram_term_ids(texts)
+        rows = np.concatenate([np.repeat(np.arange(len(texts)), word_counts), gram_rows])
+        cols = np.concatenate([self._term_ids(list(chain.from_iterable(words))), gram_cols])
+        lengths = word_counts + np.bincount(gram_rows, minlength=len(texts))
+        indptr, rows, tf = term_matrix(rows, cols, len(texts), len(self.vocabulary))
         self._grow_counts()
         self.document_counts[: len(indptr) - 1] += np.diff(indptr)
         segment = Segment(ids, payloads or [None] * len(ids), lengths, indptr, rows, tf)
@@ -174,6 +186,25 @@ class LexicalIndex:
         self._append(segment)
         self.stats["chars"] += sum(map(len, texts))
         self.stats["seconds"] += time.perf_counter() - began
+
+    def _gram_term_ids(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Term ids of the texts' CJK bigrams and the text each stands in, found by their codes (see bigram_codes)."""
+        codes, rows = bigram_codes(texts)
+        if self._grams is None:  # code -> term of every bigram known, sorted by code (built once, on the first add)
+            known = [(code, term) for term, code in enumerate(map(bigram_code, self.vocabulary.terms)) if code is not None]
+            self._grams = tuple(np.asarray(column, dtype=np.int64) for column in zip(*known)) if known else (np.zeros(0, np.int64),) * 2
+        distinct, which = np.unique(codes, return_inverse=True)
+        known_codes, known_terms = self._grams
+        places = np.minimum(np.searchsorted(known_codes, distinct), max(len(known_codes) - 1, 0))
+        found = (known_codes[places] == distinct) if len(known_codes) else np.zeros(len(distinct), dtype=bool)
+        terms = np.where(found, known_terms[places] if len(known_codes) else 0, -1)
+        new = np.flatnonzero(~found)
+        if len(new):
+            terms[new] = [self.vocabulary[bigram_text(code)] for code in distinct[new].tolist()]
+            merged_codes = np.concatenate([known_codes, distinct[new]])
+            order = np.argsort(merged_codes, kind="stable")
+            self._grams = (merged_codes[order], np.concatenate([known_terms, terms[new]])[order])
+        return terms[which.ravel()], rows
 
     def _term_ids(self, tokens: list[str]) -> np.ndarray:
         """The term id of each token, new words added to the vocabulary in the order they first come."""
