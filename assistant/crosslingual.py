@@ -11,6 +11,7 @@ evidence, so a question the documents do not cover is still declined.
 
 import gzip
 import re
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -96,9 +97,22 @@ class Sense:
     rank: int
 
 
-@lru_cache(maxsize=1)
+GLOSSARY_LOCK = threading.Lock()
+
+
 def glossary() -> dict[str, tuple[Sense, ...]]:
-    """English stem or stemmed phrase -> the Chinese words with a meaning that is it (exact) or holds it."""
+    """English stem or stemmed phrase -> the Chinese words with a meaning that is it (exact) or holds it.
+
+    Read once per process (a few seconds, about 90 MB), on the first English question; questions
+    arriving together wait for that one reading instead of each starting its own.
+    """
+    with GLOSSARY_LOCK:
+        return read_glossary()
+
+
+@lru_cache(maxsize=1)
+def read_glossary() -> dict[str, tuple[Sense, ...]]:
+    """The glossary, read from CC-CEDICT."""
     found: dict[str, dict[str, Sense]] = {}
 
     def note(key: str, sense: Sense) -> None:

