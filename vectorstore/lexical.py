@@ -112,6 +112,12 @@ def merge_segments(first: Segment, second: Segment, width: int) -> Segment:
     return Segment(ids, payloads, lengths, indptr_a + indptr_b, rows, tf)
 
 
+def sorted_by_code(codes: np.ndarray, terms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Bigram codes and their term ids, in the order of the codes (for searchsorted)."""
+    order = np.argsort(codes, kind="stable")
+    return codes[order], terms[order]
+
+
 class Vocabulary(dict):
     """Token → term id. Subscripting with a new token gives it the next id (lookups that must not add use `in` or get)."""
 
@@ -190,21 +196,26 @@ class LexicalIndex:
     def _gram_term_ids(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """Term ids of the texts' CJK bigrams and the text each stands in, found by their codes (see bigram_codes)."""
         codes, rows = bigram_codes(texts)
-        if self._grams is None:  # code -> term of every bigram known, sorted by code (built once, on the first add)
-            known = [(code, term) for term, code in enumerate(map(bigram_code, self.vocabulary.terms)) if code is not None]
-            self._grams = tuple(np.asarray(column, dtype=np.int64) for column in zip(*known)) if known else (np.zeros(0, np.int64),) * 2
+        known_codes, known_terms = self._known_bigrams()
         distinct, which = np.unique(codes, return_inverse=True)
-        known_codes, known_terms = self._grams
-        places = np.minimum(np.searchsorted(known_codes, distinct), max(len(known_codes) - 1, 0))
-        found = (known_codes[places] == distinct) if len(known_codes) else np.zeros(len(distinct), dtype=bool)
-        terms = np.where(found, known_terms[places] if len(known_codes) else 0, -1)
+        places = np.searchsorted(known_codes, distinct)
+        found = places < len(known_codes)
+        found[found] = known_codes[places[found]] == distinct[found]
+        terms = np.empty(len(distinct), dtype=np.int64)
+        terms[found] = known_terms[places[found]]
         new = np.flatnonzero(~found)
         if len(new):
             terms[new] = [self.vocabulary[bigram_text(code)] for code in distinct[new].tolist()]
-            merged_codes = np.concatenate([known_codes, distinct[new]])
-            order = np.argsort(merged_codes, kind="stable")
-            self._grams = (merged_codes[order], np.concatenate([known_terms, terms[new]])[order])
+            self._grams = sorted_by_code(np.concatenate([known_codes, distinct[new]]), np.concatenate([known_terms, terms[new]]))
         return terms[which.ravel()], rows
+
+    def _known_bigrams(self) -> tuple[np.ndarray, np.ndarray]:
+        """Codes and term ids of every bigram in the vocabulary, sorted by code (read from it on the first add)."""
+        if self._grams is None:
+            known = [(code, term) for term, code in enumerate(map(bigram_code, self.vocabulary.terms)) if code is not None]
+            codes, terms = (np.asarray(column, dtype=np.int64) for column in zip(*known)) if known else (np.zeros(0, np.int64),) * 2
+            self._grams = sorted_by_code(codes, terms)
+        return self._grams
 
     def _term_ids(self, tokens: list[str]) -> np.ndarray:
         """The term id of each token, new words added to the vocabulary in the order they first come."""
@@ -307,14 +318,6 @@ class LexicalIndex:
             count = self._count(word)
         total = max(len(self), 1)
         return math.log(1 + (total - count + 0.5) / (count + 0.5))
-
-    def document_count(self, word: str) -> int:
-        """How many indexed passages hold this word: as a jieba word, else (inside a longer word) at most
-        as many as hold its rarest character bigram."""
-        counted = self._count(WORD_PREFIX + word)
-        if counted or len(word) < 2:
-            return counted
-        return min(self._count(word[i : i + 2]) for i in range(len(word) - 1))
 
     def passages_holding(self, word: str) -> set[str]:
         """Ids of the passages that hold this word: as a jieba word, else every character bigram of it."""
