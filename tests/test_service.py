@@ -147,3 +147,26 @@ def test_store_survives_a_restart(tmp_path):
     reopened = create_service(settings)
     assert len(reopened.store) > 0
     assert not reopened.ask(EXEMPTION).refused
+
+
+def test_first_places_show_several_documents_and_the_passages_stay_the_best_k(fresh_service):
+    """A document whose every passage matches does not fill the first places: another document's best
+    passage moves up, while the k passages returned are still the k best."""
+    question = "困难企业缓缴社会保险费"
+    sections = "\n".join(
+        f"第{n}条 困难企业缓缴社会保险费的，第{n}项申请材料按要求提交，由人社部门审核办理，缓缴社会保险费期满后补缴。"
+        for n in range(1, 7)
+    )
+    fresh_service.ingest_texts(
+        [
+            {"doc_id": "many", "source": "many.txt", "title": "缓缴社会保险费办理指南", "text": sections},
+            {"doc_id": "other", "source": "other.txt", "title": "企业纾困若干措施", "text": "受疫情影响的困难企业可以申请缓缴社会保险费。"},
+        ]
+    )
+    plain = [pid for pid, _ in fresh_service.store.lexical.search(question, 8)]
+    spread = [d.id for d in fresh_service.retriever.invoke(question, k=8)]
+    other = next(pid for pid in plain if fresh_service.store.passage(pid).doc_id == "other")
+    assert plain.index(other) >= 2, "the test needs the other document below the first places"
+    assert spread.index(other) < plain.index(other)
+    assert spread.index(other) <= 1
+    assert set(spread) == set(plain)
