@@ -19,8 +19,8 @@ from vectorstore.tokenize import (
 
 NOT_COVERED = "未找到与「{topic}」相关的规定"
 MAX_TOPIC_CHARS = 100
-# A paragraph up to this many passages long is quoted whole; a longer "paragraph" is a text without line breaks.
-LONGEST_PARAGRAPH = 3
+# A paragraph up to this many characters long is quoted whole; a longer "paragraph" is a text without line breaks.
+LONGEST_PARAGRAPH = 900
 
 
 class TopicNotCovered(LookupError):
@@ -234,7 +234,7 @@ def document_provisions(service, terms: TopicTerms, doc_id: str, relevant: set[s
     taken whole and tested on its own, under the passage's section.
     """
     text, chosen = service.store.document_text(doc_id), {}
-    bar, longest = service.settings.min_evidence, service.settings.passage_max_chars * LONGEST_PARAGRAPH
+    bar, longest = service.settings.min_evidence, LONGEST_PARAGRAPH
     for passage in service.store.passages_of(doc_id):
         if passage.passage_id not in relevant:
             continue

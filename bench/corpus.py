@@ -1,9 +1,10 @@
 """A benchmark corpus of any size from real Chinese policy text: the bundled texts' and the dev sets' sentences recombined.
 
 The sources are read where they lie (data/corpus and ../shared/evalsets) and never copied into the
-repository. Each generated document has a title, numbered headings and paragraphs of 160-290
-characters, so that the project's splitter makes one passage of each paragraph (two never fit in
-one 300-character passage), and the number of passages can be aimed at.
+repository. Each generated document has a title, numbered headings and paragraphs of 53-97% of the passage
+size (160-290 characters for 300-character passages, 426-773 for the default 800), so that the
+project's splitter makes one passage of each paragraph (two never fit in one passage), and the
+number of passages can be aimed at.
 """
 
 import json
@@ -16,7 +17,7 @@ from settings import REPO_ROOT
 
 EVALSETS = REPO_ROOT.parent / "shared" / "evalsets"
 SENTENCE = re.compile(r"[^。！？；\n]{12,110}[。！？；]")
-PARAGRAPH_CHARS = (160, 290)
+PARAGRAPH_SHARE = (0.533, 0.967)  # of the passage size: one paragraph fits a passage, two never do
 PARAGRAPHS_PER_DOCUMENT = (8, 30)
 HEADING_NUMBERS = "一二三四五六七八九十"
 SEED = 20251121
@@ -37,9 +38,9 @@ def sentences(texts: list[str]) -> list[str]:
     return list(found)
 
 
-def paragraph(pool: list[str], rng: random.Random) -> str:
-    """Sentences drawn at random until the paragraph is long enough (never longer than the upper bound)."""
-    low, high = PARAGRAPH_CHARS
+def paragraph(pool: list[str], rng: random.Random, passage_chars: int) -> str:
+    """Sentences drawn at random until the paragraph is long enough for its passage (never longer than one)."""
+    low, high = (round(share * passage_chars) for share in PARAGRAPH_SHARE)
     text = ""
     while len(text) < low:
         sentence = rng.choice(pool)
@@ -48,7 +49,7 @@ def paragraph(pool: list[str], rng: random.Random) -> str:
     return text
 
 
-def documents(seed: int = SEED) -> Iterator[dict]:
+def documents(passage_chars: int, seed: int = SEED) -> Iterator[dict]:
     """An endless stream of generated documents: {"doc_id", "title", "text", "paragraphs"}."""
     pool = sentences(source_texts())
     rng = random.Random(seed)
@@ -61,14 +62,14 @@ def documents(seed: int = SEED) -> Iterator[dict]:
         for index in range(count):
             if index % 4 == 0:
                 lines += [f"{HEADING_NUMBERS[(index // 4) % 10]}、{rng.choice(pool)[:10].rstrip('，。、；！？')}", ""]
-            lines += [paragraph(pool, rng), ""]
+            lines += [paragraph(pool, rng, passage_chars), ""]
         yield {"doc_id": f"bench-{number:07d}", "title": title, "text": "\n".join(lines), "paragraphs": count}
 
 
-def corpus(passages: int, seed: int = SEED) -> list[dict]:
-    """Generated documents holding about `passages` paragraphs (one passage each once split)."""
+def corpus(passages: int, passage_chars: int, seed: int = SEED) -> list[dict]:
+    """Generated documents holding about `passages` paragraphs (one passage each once split at `passage_chars`)."""
     chosen, total = [], 0
-    for document in documents(seed):
+    for document in documents(passage_chars, seed):
         if total >= passages:
             return chosen
         chosen.append(document)

@@ -99,7 +99,7 @@ def ingest_project(settings, documents: list[dict], sample: int, folder: Path, w
     service = create_service(settings)
     real = service.store.vectors.embeddings
     head, tail = split_by_sample(documents, sample)
-    texts = [p.text for d in head for p in parse_policy_text(d["text"], d["doc_id"])[1]]
+    texts = [p.text for d in head for p in parse_policy_text(d["text"], d["doc_id"], settings.passage_max_chars)[1]]
     sampled = SampledEmbeddings(real, len(texts))
     service.store.vectors._embedding_function = sampled
     head_files = write_documents(folder / "sample", head)
@@ -184,14 +184,14 @@ def run(settings, passages: int = 100_000, embed_sample: int = 5000, log=print) 
         root = Path(folder)
         question_file = root / "questions.json"
         question_file.write_text(json.dumps(questions(QUERIES), ensure_ascii=False), encoding="utf-8")
-        documents = corpus(passages)
+        documents = corpus(passages, settings.passage_max_chars)
         log(f"语料：{len(documents)} 篇，约 {sum(d['paragraphs'] for d in documents)} 段；真实嵌入 {embed_sample} 段")
         scoped = settings.model_copy(update={"data_dir": root / "policyqa", "ingest_sample_when_empty": False, "chroma_url": ""})
         ours = ingest_project(scoped, documents, embed_sample, root / "inbox", questions(1)[0])
         log(f"本项目导入完成：{ours['passages']} 段，{ours['ingest_seconds']} 秒")
         ours.update(probe("policyqa", root / "policyqa", question_file))
         log(f"本项目：{json.dumps(ours, ensure_ascii=False)}")
-        naive_documents = documents + corpus(passages, seed=2)  # the baseline's bigger chunks need more text
+        naive_documents = documents + corpus(passages, settings.passage_max_chars, seed=2)  # the baseline's bigger chunks need more text
         baseline = ingest_naive(scoped, naive_documents, passages, embed_sample, root / "naive")
         log(f"基线导入完成：{baseline['passages']} 段，{baseline['ingest_seconds']} 秒")
         baseline.update(probe("naive", root / "naive", question_file))

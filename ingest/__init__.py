@@ -9,6 +9,7 @@ from ingest.loaders import IngestError, read_policy_text
 from ingest.metadata import extract_metadata, extract_title
 from ingest.model import SECTION_SEPARATOR, Passage, PolicyDocument
 from ingest.structure import blocks_of, split_policy_text
+from settings import PASSAGE_MAX_CHARS
 
 __all__ = [
     "IngestError",
@@ -30,7 +31,7 @@ def document_id(cleaned: str) -> str:
 
 
 def parse_policy_text(
-    raw: str, source: str, max_chars: int = 300, doc_id: str | None = None, title: str | None = None
+    raw: str, source: str, max_chars: int = PASSAGE_MAX_CHARS, doc_id: str | None = None, title: str | None = None
 ) -> tuple[PolicyDocument, list[Passage]]:
     """Clean raw text, name the document (unless id and title are given) and cut it into passages."""
     cleaned = clean_policy_text(raw)
@@ -51,7 +52,7 @@ def build_document(
     return document, split_policy_text(cleaned, doc_id, title, max_chars)
 
 
-def parse_policy_articles(raw: str, source: str, max_chars: int = 300) -> list[tuple[PolicyDocument, list[Passage]]]:
+def parse_policy_articles(raw: str, source: str, max_chars: int = PASSAGE_MAX_CHARS) -> list[tuple[PolicyDocument, list[Passage]]]:
     """Clean raw text and cut it into articles, each a document of its own with its own title and passages."""
     cleaned = clean_policy_text(raw)
     if not cleaned:
@@ -67,6 +68,6 @@ def parse_policy_articles(raw: str, source: str, max_chars: int = 300) -> list[t
     ]
 
 
-def load_policy_file(path: Path, max_chars: int = 300) -> list[tuple[PolicyDocument, list[Passage]]]:
+def load_policy_file(path: Path, max_chars: int = PASSAGE_MAX_CHARS) -> list[tuple[PolicyDocument, list[Passage]]]:
     """Read one policy file and return each article in it as a document with its passages."""
     return parse_policy_articles(read_policy_text(path), str(path), max_chars)

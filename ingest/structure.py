@@ -4,8 +4,15 @@ import hashlib
 import re
 from dataclasses import dataclass
 
-from ingest.clean import ITEM_PATTERN, SENTENCE_ENDS, CLOSING_MARKS, ends_sentence, looks_like_heading
+from ingest.clean import (
+    CLOSING_MARKS,
+    ITEM_PATTERN,
+    SENTENCE_ENDS,
+    ends_sentence,
+    looks_like_heading,
+)
 from ingest.model import Passage
+from settings import PASSAGE_MAX_CHARS
 
 # Numbered heading styles of Chinese official documents, outermost first.
 NUMBERED_STYLES = (
@@ -218,7 +225,7 @@ def pack_paragraphs(pieces: list[Piece], max_chars: int) -> list[Piece]:
     return packed
 
 
-def split_policy_text(text: str, doc_id: str, title: str, max_chars: int = 300) -> list[Passage]:
+def split_policy_text(text: str, doc_id: str, title: str, max_chars: int = PASSAGE_MAX_CHARS) -> list[Passage]:
     """Cut cleaned text into passages along headings, items, paragraphs and sentence ends."""
     passages = []
     for order, piece in enumerate(pack_paragraphs(cut_pieces(text, title, max_chars), max_chars)):

@@ -77,7 +77,8 @@ def test_the_same_provision_in_two_documents_is_cited_once(fresh_service, tmp_pa
 
 
 def test_a_quote_that_ends_its_passage_is_followed_by_the_paragraph_that_carries_on(fresh_service, tmp_path):
-    filler = "各地要切实加强组织领导，压实工作责任，确保各项措施落到实处，并定期报告工作进展情况。" * 4
+    sentence = "各地要切实加强组织领导，压实工作责任，确保各项措施落到实处，并定期报告工作进展情况。"
+    filler = sentence * (fresh_service.settings.passage_max_chars // len(sentence) // 2 + 1)  # two paragraphs never share a passage
     text = (
         "关于做好高校毕业生就业工作的通知\n\n一、就业补贴\n\n" + filler + "对吸纳高校毕业生就业的小微企业，按以下标准发放一次性吸纳就业补贴。\n\n"
         "每吸纳一名毕业生补贴三千元，同一企业每年最多补贴二十名。" + filler + "\n"

@@ -76,7 +76,9 @@ def word(course):
 def data_service(tmp_path_factory):
     from assistant import create_service
 
-    service = create_service(make_settings(tmp_path_factory.mktemp("data-rules"), ingest_sample_when_empty=False))
+    # 300-character passages, so that the long article is stored as two passages
+    settings = make_settings(tmp_path_factory.mktemp("data-rules"), ingest_sample_when_empty=False, passage_max_chars=300)
+    service = create_service(settings)
     report = service.ingest_texts([{"text": DATA_RULES, "source": "data-rules.txt", "doc_id": "data-rules"}])
     assert not report.errors
     return service
