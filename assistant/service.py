@@ -186,7 +186,9 @@ class AssistantService:
             try:
                 if not path.exists():
                     raise IngestError(f"{path}: 文件不存在，请检查路径")
-                digests[str(path)] = digest = file_digest(path, extra=json.dumps(metadata, sort_keys=True))
+                # the passage size is part of what a file was stored with: changing it re-splits the file
+                cut = {**metadata, "passage_max_chars": self.settings.passage_max_chars}
+                digests[str(path)] = digest = file_digest(path, extra=json.dumps(cut, sort_keys=True))
                 known = manifest.unchanged(str(path), digest, stored)
                 if known is not None:
                     report.documents_unchanged += len(known)

@@ -4,11 +4,12 @@ import re
 import shutil
 
 import pytest
+from conftest import HUBEI, XINHUA
 from langchain_core.retrievers import BaseRetriever
 
 from assistant import QuestionError
 from assistant.answer import NOT_FOUND
-from conftest import HUBEI, XINHUA
+from ingest import load_policy_file
 
 EXEMPTION = "先行先试中出现的失误能否免责？"
 QUOTE_MARK = re.compile(r"「(.+?)」\[(\d+)\]", re.S)
@@ -139,14 +140,34 @@ def test_bad_files_are_reported_and_the_good_ones_and_earlier_ones_kept(fresh_se
 
 
 def test_store_survives_a_restart(tmp_path):
-    from assistant import create_service
     from conftest import make_settings
+
+    from assistant import create_service
 
     settings = make_settings(tmp_path / "store", ingest_sample_when_empty=False)
     create_service(settings).ingest([HUBEI])
     reopened = create_service(settings)
     assert len(reopened.store) > 0
     assert not reopened.ask(EXEMPTION).refused
+
+
+def test_a_new_passage_size_re_splits_files_ingested_before(tmp_path):
+    from conftest import make_settings
+
+    from assistant import create_service
+
+    small = make_settings(tmp_path / "store", ingest_sample_when_empty=False, passage_max_chars=300)
+    create_service(small).ingest([HUBEI])
+    again = create_service(small).ingest([HUBEI])
+    assert again.passages_added == 0 and again.documents_unchanged == 2
+
+    large = small.model_copy(update={"passage_max_chars": 800})
+    service = create_service(large)
+    service.ingest([HUBEI])
+    expected = {p.passage_id for _, passages in load_policy_file(HUBEI, 800) for p in passages}
+    assert expected != {p.passage_id for _, passages in load_policy_file(HUBEI, 300) for p in passages}
+    assert set(service.store.lexical.ids) == expected
+    assert set(service.store.vectors.get(include=[])["ids"]) == expected
 
 
 def test_first_places_show_several_documents_and_the_passages_stay_the_best_k(fresh_service):
