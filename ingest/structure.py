@@ -4,13 +4,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 
-from ingest.clean import (
-    CLOSING_MARKS,
-    ITEM_PATTERN,
-    SENTENCE_ENDS,
-    ends_sentence,
-    looks_like_heading,
-)
+from ingest.clean import ITEM_PATTERN, SENTENCE_ENDS, CLOSING_MARKS, ends_sentence, looks_like_heading
 from ingest.model import Passage
 from settings import PASSAGE_MAX_CHARS
 

@@ -5,10 +5,10 @@ import socket
 import httpx
 import openai
 import pytest
-from conftest import SAMPLE_DIR, make_settings
-from serving import served
 
+from conftest import SAMPLE_DIR, make_settings
 from ingest import load_policy_file
+from serving import served
 
 EXEMPTION = "先行先试中出现的失误能否免责？"
 TRUE_QUOTE = "因缺乏经验、先行先试出现的失误"

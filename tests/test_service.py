@@ -4,11 +4,11 @@ import re
 import shutil
 
 import pytest
-from conftest import HUBEI, XINHUA
 from langchain_core.retrievers import BaseRetriever
 
 from assistant import QuestionError
 from assistant.answer import NOT_FOUND
+from conftest import HUBEI, XINHUA
 from ingest import load_policy_file
 
 EXEMPTION = "先行先试中出现的失误能否免责？"
@@ -140,9 +140,8 @@ def test_bad_files_are_reported_and_the_good_ones_and_earlier_ones_kept(fresh_se
 
 
 def test_store_survives_a_restart(tmp_path):
-    from conftest import make_settings
-
     from assistant import create_service
+    from conftest import make_settings
 
     settings = make_settings(tmp_path / "store", ingest_sample_when_empty=False)
     create_service(settings).ingest([HUBEI])
@@ -152,9 +151,8 @@ def test_store_survives_a_restart(tmp_path):
 
 
 def test_a_new_passage_size_re_splits_files_ingested_before(tmp_path):
-    from conftest import make_settings
-
     from assistant import create_service
+    from conftest import make_settings
 
     small = make_settings(tmp_path / "store", ingest_sample_when_empty=False, passage_max_chars=300)
     create_service(small).ingest([HUBEI])
