@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
+import numpy as np
+
 from vectorstore.tokenize import CJK_RUN
 
 ENGLISH_WORD = re.compile(r"[A-Za-z]+(?:'[a-z]+)?")
@@ -136,7 +138,7 @@ def read_glossary() -> dict[str, tuple[Sense, ...]]:
     return {key: tuple(senses.values()) for key, senses in found.items()}
 
 
-def translate(question: str, passages_holding: Callable[[str], set[str]]) -> Translation | None:
+def translate(question: str, passages_holding: Callable[[str], np.ndarray]) -> Translation | None:
     """The question's content words as the Chinese words the store uses; None when none can be translated.
 
     Phrases come first (longest match: "civil servants" -> 公职人员 before civil, servant). A word's
@@ -157,13 +159,22 @@ def translate(question: str, passages_holding: Callable[[str], set[str]]) -> Tra
 
         def support(word: str) -> tuple[float, int, int]:
             mine = holding[word]
-            shared = sum(max((len(mine & holding[o]) for o in candidates), default=0) > 0 for candidates in others)
+            shared = sum(any(overlap(mine, holding[o]) for o in candidates) for candidates in others)
             return (shared, len(mine), -words.index(word))
 
         best = max(words, key=support)
         if best not in (chinese for _, chinese in pairs):
             pairs.append((english, best))
     return Translation(tuple(pairs))
+
+
+def overlap(first: np.ndarray, second: np.ndarray) -> bool:
+    """Whether two sorted arrays of passage positions share one (the shorter looked up in the longer)."""
+    probe, longer = (first, second) if len(first) <= len(second) else (second, first)
+    if not len(probe):
+        return False
+    places = np.minimum(np.searchsorted(longer, probe), len(longer) - 1)
+    return bool((longer[places] == probe).any())
 
 
 def negated(word: str) -> list[str]:

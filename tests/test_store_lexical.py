@@ -120,3 +120,25 @@ def test_an_index_loaded_from_disk_and_added_to_scores_as_one_built_at_once(tmp_
     for question in QUESTIONS:
         theirs = [(ids[i], score) for i, score in bm25s_ranking(texts, question, 8)]
         assert same_ranking(loaded.search(question, 8), theirs)
+
+
+def test_passages_holding_a_word_are_the_live_ones_that_hold_it_in_order():
+    ids, texts = sample_passages()
+    index = LexicalIndex()
+    for start in range(0, len(texts), 9):
+        index.add(ids[start : start + 9], texts[start : start + 9])
+    index.remove(ids[::4])
+    every_row = [pid for segment in index.segments for pid in segment.ids]
+    removed = set(ids[::4])
+
+    def holding(word: str) -> set[str]:
+        positions = index.passages_holding(word)
+        assert np.all(np.diff(positions) > 0)
+        return {every_row[p] for p in positions}
+
+    for word in ("干部", "免责", "担当"):  # jieba words: exactly the passages holding them
+        expected = {pid for pid, text in zip(ids, texts) if word in text} - removed
+        assert expected and holding(word) == expected
+    # not a jieba word: the passages holding all its bigrams, which include those holding the phrase
+    assert {pid for pid, text in zip(ids, texts) if "激励干部" in text} - removed <= holding("激励干部")
+    assert len(index.passages_holding("量子纠缠")) == 0
