@@ -1,4 +1,4 @@
-"""Smoke test of `app.py bench` on a tiny corpus: the JSON has every key, for both pipelines, with sane values (no timing thresholds)."""
+"""Smoke tests of the benchmarks on tiny corpora: every figure present, for both pipelines, with sane values (no timing thresholds)."""
 
 import json
 import os
@@ -6,7 +6,9 @@ import subprocess
 import sys
 
 from bench.scale import KEYS
+from bench.translate import english_questions
 from settings import REPO_ROOT
+from vectorstore.tokenize import CJK_RUN
 
 PASSAGES, SAMPLE = 120, 40
 
@@ -29,3 +31,17 @@ def test_bench_reports_every_figure_for_both_pipelines(tmp_path):
         assert figures["startup_seconds"] > 0 and figures["rss_mb"] > 50
     assert result["index_chars_per_s"] > 0 and result["baseline"]["index_chars_per_s"] is None
     assert result["embed_sample"] == SAMPLE
+
+
+def test_translate_bench_times_every_english_question_over_the_generated_passages():
+    command = [sys.executable, "-m", "bench.translate", "--passages", str(PASSAGES)]
+    done = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith(f"{PASSAGES} passages")
+    rows = lines[2:]
+    assert len(rows) == len(english_questions()) >= 4
+    for row, question in zip(rows, english_questions()):
+        translating, searching, rest = row.split(maxsplit=2)
+        assert float(translating) > 0 and float(searching) >= 0
+        assert rest.startswith(question + " -> ") and CJK_RUN.search(rest.split(" -> ")[1])
