@@ -2,7 +2,7 @@
 
 import json
 
-from vectorstore.calibration import WEIGHT_GRID, calibrate, load_or_calibrate
+from vectorstore.calibration import TOLERANCE, WEIGHT_GRID, calibrate, choose_weight, load_or_calibrate
 from vectorstore.retriever import fuse_rankings
 
 PASSAGES = [
@@ -63,6 +63,14 @@ def test_a_dense_ranking_that_finds_the_source_is_used_fully():
     result = calibrate(ScriptedStore(lexical_finds=False, dense_finds=True), fuse_rankings, "fake")
     assert result.dense_weight == max(WEIGHT_GRID)
     assert result.dense_mrr > result.lexical_mrr
+
+
+def test_a_dense_ranking_that_costs_less_than_the_tolerance_but_adds_nothing_gets_no_weight():
+    lexical_alone = 0.700
+    noise = {str(w): lexical_alone - TOLERANCE * w for w in WEIGHT_GRID}  # 0.05 costs 0.0005: within the tolerance
+    assert choose_weight(noise) == 0.0
+    helps = {str(w): lexical_alone + 0.1 * min(w, 1.0) - 0.005 * max(w - 1.0, 0) for w in WEIGHT_GRID}
+    assert choose_weight(helps) == max(WEIGHT_GRID)  # 2.0 is within the tolerance of the best (1.0) and above BM25 alone
 
 
 def test_bundled_model_on_the_chinese_sample_is_measured_and_remembered(sample_service, tmp_path):
