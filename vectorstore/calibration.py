@@ -26,6 +26,8 @@ SEED = 20251121
 # Dense retrieval is weighed as far as it costs the fused ranking less than this much MRR on
 # pseudo-questions: about one question in a hundred, the noise of a sample this size.
 TOLERANCE = 0.01
+# Part of the fingerprint, so that a weight saved under an earlier rule is measured again.
+CHOICE_RULE = "within TOLERANCE of the best fused MRR, not below BM25 alone"
 
 
 @dataclass(frozen=True)
@@ -44,8 +46,8 @@ class Calibration:
 
 
 def fingerprint(passage_ids: list[str], model_label: str) -> str:
-    """Identifies one passage set under one embedding model."""
-    digest = hashlib.sha1(model_label.encode("utf-8"))
+    """Identifies one passage set under one embedding model and the rule choosing its weight."""
+    digest = hashlib.sha1(f"{model_label}\n{CHOICE_RULE}".encode("utf-8"))
     for passage_id in sorted(passage_ids):
         digest.update(passage_id.encode("ascii"))
     return digest.hexdigest()[:16]
