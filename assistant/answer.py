@@ -35,6 +35,7 @@ class Answer:
     citations: tuple[Citation, ...] = ()
     related: tuple[Citation, ...] = ()
     evidence: float = 0.0
+    similarity: float = 0.0
     warnings: tuple[str, ...] = field(default_factory=tuple)
 
     def to_dict(self) -> dict:
@@ -46,6 +47,7 @@ class Answer:
             "citations": [citation_dict(c) for c in self.citations],
             "related": [citation_dict(c) for c in self.related],
             "evidence": round(self.evidence, 4),
+            "similarity": round(self.similarity, 4),
             "warnings": list(self.warnings),
         }
 

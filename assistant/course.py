@@ -7,7 +7,7 @@ import math
 from dataclasses import dataclass, replace
 
 from assistant.answer import Citation
-from assistant.extractive import WeightedTerms, occurs, weigh_terms
+from vectorstore.evidence import WeightedTerms, occurs, weigh_terms
 from ingest.clean import ITEM_PATTERN, squeeze
 from ingest.model import SECTION_SEPARATOR
 from vectorstore.tokenize import (

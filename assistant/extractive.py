@@ -11,7 +11,7 @@ from ingest.clean import squeeze
 from ingest.metadata import DOCUMENT_TYPES
 from ingest.model import SECTION_SEPARATOR
 from ingest.structure import sentence_spans
-from vectorstore.tokenize import query_terms
+from vectorstore.evidence import WeightedTerms, passage_context, weigh_terms
 
 RELATED_SHOWN = 3
 # A title naming an official document (as opposed to a news report) "规定" what it says.
@@ -23,39 +23,12 @@ COMPANION_SHARE = 0.6
 # The retriever's order carries what term coverage cannot (term frequency, passage length): a
 # sentence gains this much divided by 1 + its passage's rank (0.759 -> 0.775 on ncppolicies).
 RANK_BONUS = 0.1
-# Chinese abbreviations keep characters of the full form in order: 追责 for 追究责任, 减负 for 减轻负担.
-ABBREVIATION_GAP = 2
-CJK_WORD = re.compile(r"[\u4e00-\u9fff]+")
-
-
-def abbreviation_pattern(term: str) -> re.Pattern | None:
-    """For a short Chinese word, a pattern that finds its full form with a few characters between (追责: 追究责任)."""
-    if not 2 <= len(term) <= 4 or not CJK_WORD.fullmatch(term):
-        return None
-    return re.compile(f".{{0,{ABBREVIATION_GAP}}}".join(re.escape(ch) for ch in term))
-
-
-def occurs(term: str, pattern: re.Pattern | None, text: str) -> bool:
-    """True when the term, or the full form it abbreviates, stands in the text."""
-    return term in text or (pattern is not None and pattern.search(text) is not None)
-
-
-@dataclass(frozen=True)
-class WeightedTerms:
-    """The informative words of a question with their IDF weights."""
-
-    terms: tuple[str, ...]
-    weights: tuple[float, ...]
-    patterns: tuple[re.Pattern | None, ...]
-
-    def coverage(self, text: str) -> float:
-        """IDF-weighted share of the terms that occur (or whose full form occurs) in `text`."""
-        total = sum(self.weights)
-        if not total:
-            return 0.0
-        lowered = text.lower()
-        found = (w for t, w, p in zip(self.terms, self.weights, self.patterns) if occurs(t, p, lowered))
-        return sum(found) / total
+# A question answered by meaning quotes from its first passages the sentences the model finds
+# closest to it, and beside the best those within this much cosine of it.
+MEANING_PASSAGES = 3
+MEANING_COMPANION_MARGIN = 0.02
+# The retriever's order still counts, on the scale of cosine differences between sentences.
+MEANING_RANK_BONUS = 0.02
 
 
 @dataclass(frozen=True)
@@ -66,19 +39,6 @@ class SentenceCandidate:
     start: int
     end: int
     score: float
-
-
-def weigh_terms(question: str, idf) -> WeightedTerms:
-    """The question's informative words weighted by how rare they are in the store."""
-    terms = tuple(query_terms(question))
-    return WeightedTerms(terms, tuple(idf(t) for t in terms), tuple(abbreviation_pattern(t) for t in terms))
-
-
-def passage_context(document: Document) -> str:
-    """A passage's document title, section path and text, the evidence a reader sees for it (a question
-    naming the issuer or the notice is answered from that document: ncppolicies gold_in_citations
-    0.825 -> 0.837, false refusals 0.037 -> 0.025, refusal accuracy 0.92 -> 0.91)."""
-    return f"{document.metadata['title']}\n{document.metadata['section']}\n{document.page_content}"
 
 
 def score_sentences(terms: WeightedTerms, documents: list[Document]) -> list[SentenceCandidate]:
@@ -94,11 +54,36 @@ def score_sentences(terms: WeightedTerms, documents: list[Document]) -> list[Sen
     return sorted(candidates, key=lambda c: (-c.score, c.rank, c.start))
 
 
-def pick_quotes(candidates: list[SentenceCandidate], max_quotes: int) -> dict[int, list[tuple[int, int]]]:
-    """The sentences to quote, by passage rank, adjacent ones of one passage merged."""
+def score_by_meaning(question: str, documents: list[Document], similar) -> list[SentenceCandidate]:
+    """The sentences of the first passages scored by the embedding model's similarity to the question.
+
+    For a question answered by meaning, whose words the passages hardly share: the sentence quoted
+    is the one that says what was asked, not the one that happens to share a character or two.
+    """
+    spans = [
+        (rank, start, end)
+        for rank, document in enumerate(documents[:MEANING_PASSAGES])
+        for start, end in sentence_spans(document.page_content)
+        if document.page_content[start:end].strip()
+    ]
+    if not spans:
+        return []
+    scores = similar(question, [documents[rank].page_content[start:end].strip() for rank, start, end in spans])
+    candidates = [
+        SentenceCandidate(rank, start, end, score + MEANING_RANK_BONUS / (1 + rank))
+        for (rank, start, end), score in zip(spans, scores)
+    ]
+    return sorted(candidates, key=lambda c: (-c.score, c.rank, c.start))
+
+
+def pick_quotes(candidates: list[SentenceCandidate], max_quotes: int, margin: float | None = None) -> dict[int, list[tuple[int, int]]]:
+    """The sentences to quote, by passage rank, adjacent ones of one passage merged.
+
+    Companions are those scoring COMPANION_SHARE of the best, or, given a `margin`, within it of the best.
+    """
     if not candidates:
         return {}
-    floor = candidates[0].score * COMPANION_SHARE
+    floor = candidates[0].score - margin if margin is not None else candidates[0].score * COMPANION_SHARE
     chosen = [c for c in candidates if c.score >= floor][:max_quotes]
     by_rank: dict[int, list[tuple[int, int]]] = {}
     for c in sorted(chosen, key=lambda c: (c.rank, c.start)):
@@ -146,14 +131,19 @@ def quote_line(citation: Citation) -> str:
     return f"{place}{verb}：\n「{quoted}」[{citation.n}]"
 
 
-def decline(question: str, documents: list[Document], evidence: float) -> Answer:
+def best_similarity(documents: list[Document]) -> float:
+    """The embedding model's highest question-passage similarity among the retrieved passages (0 without one)."""
+    return max((d.metadata.get("similarity") or 0.0 for d in documents), default=0.0)
+
+
+def decline(question: str, documents: list[Document], evidence: float, similarity: float = 0.0) -> Answer:
     """Say plainly that the documents do not answer, and show the nearest passages as only possibly related."""
     related = tuple(make_citation(i + 1, d, ()) for i, d in enumerate(documents[:RELATED_SHOWN]))
     text = NOT_FOUND
     if related:
         shown = "\n".join(f"- 《{c.title}》（{short_section(c.section) or '正文'}）：{c.text[:60]}…" for c in related)
         text += "\n\n可能相关（仅供参考，并非对问题的回答）：\n" + shown
-    return Answer(question=question, text=text, refused=True, related=related, evidence=evidence)
+    return Answer(question=question, text=text, refused=True, related=related, evidence=evidence, similarity=similarity)
 
 
 def gather_list(question: str, documents: list[Document], by_rank: dict, section_of) -> tuple[list, dict]:
@@ -190,9 +180,14 @@ def compose_extractive_answer(
     max_quotes: int,
     section_of=None,
     focus: str | None = None,
+    min_similarity: float | None = None,
+    similar=None,
 ) -> Answer:
     """Answer by quoting retrieved sentences, or decline when no passage holds enough of the question.
 
+    A passage is evidence when it holds `min_evidence` of the question's informative words, or when
+    the embedding model finds it at least `min_similarity` alike in meaning (None: words only);
+    `similar(question, sentences)` gives the model's similarity of each sentence to the question.
     `focus` is the question the evidence is weighed against (the follow-up itself, where the
     retrieval query also carried the earlier question's topic); `section_of` lists a passage's
     section, for gathering every item a 有哪些 question asks for.
@@ -200,12 +195,17 @@ def compose_extractive_answer(
     terms = weigh_terms(focus or question, idf)
     coverages = [terms.coverage(passage_context(d)) for d in documents]
     evidence = max(coverages, default=0.0)
-    if not terms.terms or evidence < min_evidence:
-        return decline(question, documents, evidence)
+    similarity = best_similarity(documents)
+    by_meaning = min_similarity is not None and similarity >= min_similarity
+    if not documents or (evidence < min_evidence and not by_meaning) or (not terms.terms and not by_meaning):
+        return decline(question, documents, evidence, similarity)
     # Every retrieved passage may be quoted once the evidence suffices: a passage holding fewer of the
     # question's words than the threshold often holds the answer itself, the words being in the one
     # before it (ncppolicies gold_in_citations 0.807 -> 0.825); COMPANION_SHARE decides what is quoted.
-    by_rank = pick_quotes(score_sentences(terms, documents), max_quotes)
+    if evidence < min_evidence and similar is not None:  # answered by meaning: quote by meaning too
+        by_rank = pick_quotes(score_by_meaning(focus or question, documents, similar), max_quotes, MEANING_COMPANION_MARGIN)
+    else:
+        by_rank = pick_quotes(score_sentences(terms, documents), max_quotes)
     supported, by_rank = gather_list(focus or question, documents, by_rank, section_of)
     citations, seen = [], set()
     for rank, spans in by_rank.items():
@@ -225,4 +225,6 @@ def compose_extractive_answer(
     lines = [quote_line(c) for c in citations]
     lead = lead_line(focus or question, citations[0].quotes[0], terms.terms) if citations else None
     text = "\n\n".join(([lead] if lead else []) + lines)
-    return Answer(question=question, text=text, refused=False, citations=tuple(citations), evidence=evidence)
+    return Answer(
+        question=question, text=text, refused=False, citations=tuple(citations), evidence=evidence, similarity=similarity
+    )

@@ -2,6 +2,7 @@
 
 import logging
 from collections.abc import Iterator
+from dataclasses import replace
 
 from langchain_core.documents import Document
 from langchain_core.language_models import BaseChatModel
@@ -55,7 +56,7 @@ def grounded(question: str, text: str, passages: list[Document], evidence: float
     checked = ground_answer(text, passages)
     citations = tuple(make_citation(n, d, quoted_in(checked.text, n)) for n, d in enumerate(checked.cited, start=1))
     refused = not citations and checked.text.startswith(NOT_FOUND_PREFIX)
-    return Answer(question, checked.text, refused, citations, (), evidence, checked.warnings)
+    return Answer(question, checked.text, refused, citations, (), evidence, warnings=checked.warnings)
 
 
 def llm_answer(llm: BaseChatModel, question: str, passages: list[Document], evidence: float) -> Answer:
@@ -78,10 +79,7 @@ def with_notice(answer: Answer, error: Exception) -> Answer:
     """The extractive answer, saying that the model could not be used and why."""
     log.warning("语言模型调用失败，改用原文摘录：%s", error)
     reason = f"语言模型不可用（{type(error).__name__}），已改用原文摘录"
-    return Answer(
-        answer.question, f"{UNAVAILABLE}\n\n{answer.text}", answer.refused, answer.citations, answer.related,
-        answer.evidence, answer.warnings + (reason,),
-    )
+    return replace(answer, text=f"{UNAVAILABLE}\n\n{answer.text}", warnings=answer.warnings + (reason,))
 
 
 def condense(llm: BaseChatModel, question: str, history: list[dict]) -> str:

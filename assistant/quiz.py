@@ -15,7 +15,8 @@ from langchain_core.messages import HumanMessage, SystemMessage
 
 from assistant.answer import Citation
 from assistant.course import QuizQuestion
-from assistant.extractive import short_section, weigh_terms
+from assistant.extractive import short_section
+from vectorstore.evidence import weigh_terms
 from ingest.clean import squeeze
 from ingest.structure import sentence_spans
 from prompts import render_prompt

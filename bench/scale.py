@@ -63,9 +63,9 @@ class SampledEmbeddings(Embeddings):
 
 
 def raw_encode_rate(embeddings, texts: list[str]) -> float:
-    """Passages per second of the bare model.encode on these texts, as the store's embedder calls it."""
+    """Passages per second of the bare model on these texts, as the store's embedder calls it."""
     began = time.perf_counter()
-    embeddings.model.encode(texts, batch_size=embeddings.batch_size, normalize_embeddings=True, show_progress_bar=False)
+    embeddings.embed_documents(texts)
     return len(texts) / (time.perf_counter() - began)
 
 
@@ -125,6 +125,7 @@ def ingest_project(settings, documents: list[dict], sample: int, folder: Path, w
         "index_chars_per_s": round(stats["chars"] / stats["seconds"]) if stats["seconds"] else None,
         "derived_vectors": sampled.derived,
         "dense_weight": service.retriever.effective_dense_weight(),
+        "model": service.retriever.model_label,
     }
 
 
@@ -186,7 +187,9 @@ def run(settings, passages: int = 100_000, embed_sample: int = 5000, log=print) 
         question_file.write_text(json.dumps(questions(QUERIES), ensure_ascii=False), encoding="utf-8")
         documents = corpus(passages, settings.passage_max_chars)
         log(f"语料：{len(documents)} 篇，约 {sum(d['paragraphs'] for d in documents)} 段；真实嵌入 {embed_sample} 段")
-        scoped = settings.model_copy(update={"data_dir": root / "policyqa", "ingest_sample_when_empty": False, "chroma_url": ""})
+        scoped = settings.model_copy(
+            update={"data_dir": root / "policyqa", "ingest_sample_when_empty": False, "chroma_url": "", "embed_cache": ""}
+        )
         ours = ingest_project(scoped, documents, embed_sample, root / "inbox", questions(1)[0])
         log(f"本项目导入完成：{ours['passages']} 段，{ours['ingest_seconds']} 秒")
         ours.update(probe("policyqa", root / "policyqa", question_file))

@@ -25,6 +25,7 @@ class Outcome:
     cited_texts: tuple[tuple[str, int, str], ...]  # (doc_id, start, text) of each cited passage
     latency_ms: float
     evidence: float = 0.0
+    similarity: float = 0.0
 
     def record(self) -> dict:
         """This outcome as one row of the per-question listing."""
@@ -36,6 +37,7 @@ class Outcome:
             "gold_rank": self.gold_rank,
             "refused": self.refused,
             "evidence": round(self.evidence, 4),
+            "similarity": round(self.similarity, 4),
             "gold_in_citations": None if not self.gold_answer else any(squeeze(self.gold_answer) in c for c in cited),
             "cited_doc_ids": sorted({doc_id for doc_id, _, _ in self.cited_texts}),
             "answer": self.answer_text,

@@ -10,7 +10,10 @@ from evaluation.metrics import Outcome, gold_rank, refusal_threshold, summarise
 NAIVE_CHUNK_SIZE, NAIVE_CHUNK_OVERLAP, NAIVE_TOP_K = 500, 50, 5
 
 
-def outcome(q: Question, ranked_doc_ids: list[str], refused: bool, text: str, cited: tuple, latency: float, evidence: float) -> Outcome:
+def outcome(
+    q: Question, ranked_doc_ids: list[str], refused: bool, text: str, cited: tuple, latency: float, evidence: float,
+    similarity: float = 0.0,
+) -> Outcome:
     """What happened to one question, in the form the metrics read."""
     return Outcome(
         qid=q.qid,
@@ -23,6 +26,7 @@ def outcome(q: Question, ranked_doc_ids: list[str], refused: bool, text: str, ci
         cited_texts=cited,
         latency_ms=latency,
         evidence=evidence,
+        similarity=similarity,
     )
 
 
@@ -43,11 +47,13 @@ def run_project(settings, corpus: list[dict], questions: list[Question]) -> dict
             latency = (time.perf_counter() - began) * 1000
             cited = tuple((c.doc_id, c.start, c.text) for c in answer.citations)
             ranked = [d.metadata["doc_id"] for d in documents]
-            outcomes.append(outcome(q, ranked, answer.refused, answer.text, cited, latency, answer.evidence))
+            outcomes.append(outcome(q, ranked, answer.refused, answer.text, cited, latency, answer.evidence, answer.similarity))
         summary = summarise(outcomes, index_seconds)
         summary["passages"] = len(service.store)
         summary["ingest_errors"] = len(report.errors)
         summary["dense_weight"] = service.retriever.effective_dense_weight()
+        summary["fusion"] = "score" if service.retriever.score_fusion else "rank"
+        summary["model"] = service.retriever.model_label
         summary["best_min_evidence"] = refusal_threshold(outcomes)
         summary["per_question"] = [o.record() for o in outcomes]
         return summary

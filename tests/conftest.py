@@ -21,6 +21,14 @@ def make_settings(data_dir: Path, **overrides) -> Settings:
     return Settings(data_dir=data_dir, **overrides)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def shared_embedding_cache(tmp_path_factory):
+    """One embedding cache for the whole run: the real model embeds each text once, however many stores hold it."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("POLICYQA_EMBED_CACHE", str(tmp_path_factory.mktemp("embeddings") / "cache.sqlite3"))
+        yield
+
+
 @pytest.fixture(scope="session")
 def sample_service(tmp_path_factory):
     """An assistant service whose store holds the bundled sample, shared by read-only tests."""

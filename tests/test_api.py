@@ -40,7 +40,7 @@ def test_health_is_open_and_reports_the_store(api):
     health = httpx.get(api + "/healthz").json()
     cut = sum(len(passages) for path in sorted(SAMPLE_DIR.glob("*.txt")) for _, passages in load_policy_file(path))
     assert health["status"] == "ok" and health["documents"] == 4 and health["passages"] == cut
-    assert health["embedding_model"] == "all-MiniLM-L6-v2" and health["store"] == "embedded"
+    assert health["embedding_model"] == "multilingual-e5-small" and health["store"] == "embedded"
 
 
 def test_ask_returns_the_same_answer_as_the_command_line(api, sample_service):
@@ -68,7 +68,7 @@ def test_ask_uses_history_and_document_choice(api):
 
 
 def test_search_returns_scored_passages_with_metadata(api):
-    body = httpx.post(api + "/api/v1/search", json={"query": "容错免责", "k": 3}, headers=bearer(READ)).json()
+    body = httpx.post(api + "/api/v1/search", json={"query": "容错免责", "k": 3}, headers=bearer(READ), timeout=30).json()
     passages = body["passages"]
     assert len(passages) == 3
     assert [p["score"] for p in passages] == sorted((p["score"] for p in passages), reverse=True)

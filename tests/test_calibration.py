@@ -79,7 +79,7 @@ def test_bundled_model_on_the_chinese_sample_is_measured_and_remembered(sample_s
     assert calibration is not None and calibration.queries > 20
     assert str(calibration.dense_weight) in calibration.fused_mrr
     assert calibration.fused_mrr[str(calibration.dense_weight)] >= max(calibration.fused_mrr.values()) - 0.01
-    assert retriever.effective_dense_weight() == calibration.dense_weight
+    assert retriever.score_fusion is not None  # the bundled e5 fuses on scores measured on real questions instead
 
     path = tmp_path / "calibration.json"
     path.write_text(calibration.to_json(), encoding="utf-8")

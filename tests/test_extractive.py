@@ -1,6 +1,6 @@
 """Evidence weighing for the extractive answerer: which question words a passage holds."""
 
-from assistant.extractive import weigh_terms
+from vectorstore.evidence import weigh_terms
 
 
 def flat_idf(_word: str) -> float:

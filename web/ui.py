@@ -400,10 +400,22 @@ def wire_admin(service: AssistantService, settings, admin: dict, chat: dict) -> 
     )
 
 
+def model_notice(service: AssistantService) -> str:
+    """A warning for the page when the embedding model cannot be used or the store awaits re-embedding."""
+    if service.embedding_error:
+        return f"⚠️ 语义检索不可用，目前只按关键词检索作答：{html.escape(str(service.embedding_error))}"
+    if service.reindex_pending:
+        return f"⚠️ 知识库尚未用 {html.escape(service.reindex_pending)} 重建，暂用旧模型作答：请管理员运行 python app.py reindex。"
+    return ""
+
+
 def build_demo(service: AssistantService, settings=None) -> gr.Blocks:
     """The whole web page over one assistant service: the chat, 备课, and the knowledge-base tab when an admin password is set."""
     with gr.Blocks(title="PolicyQA 政策问答助手") as demo:
         gr.Markdown("## PolicyQA 政策问答助手\n依据知识库中的政策文件作答，逐句标注出处；点击 [n] 查看原文。文件中没有的内容会如实说明。")
+        notice = model_notice(service)
+        if notice:
+            gr.Markdown(notice, elem_id="model-notice")
         with gr.Tabs():
             with gr.Tab("问答", id="chat"):
                 chat = build_chat(service)
