@@ -63,7 +63,7 @@ def command_ingest(settings: Settings, args) -> int:
     from tqdm import tqdm
 
     from assistant import create_service as build
-    from assistant.service import policy_files
+    from ingest.loaders import policy_files
 
     service = build(settings)
     paths = [Path(p) for p in args.paths]
@@ -74,10 +74,17 @@ def command_ingest(settings: Settings, args) -> int:
         print(f"错误：{error}", file=sys.stderr)
     print(
         f"文件 {report.files} 个：新增/更新 {report.documents_added} 篇，未变 {report.documents_unchanged} 篇，"
-        f"失败 {len(report.errors)} 个；新增段落 {report.passages_added}；用时 {report.seconds:.1f} 秒"
-        f"（{report.passages_per_second:.0f} 段/秒）"
+        f"失败 {len(report.errors)} 个；新增段落 {report.passages_added}；用时 {report.seconds:.1f} 秒{ingest_rate(report)}"
     )
     return 1 if report.errors else 0
+
+
+def ingest_rate(report) -> str:
+    """The passages stored per second, where there is one to tell ('' when nothing was stored)."""
+    rate = report.passages_per_second
+    if not report.passages_added or not rate:
+        return ""
+    return f"（{rate:.1f} 段/秒）" if rate < 10 else f"（{rate:.0f} 段/秒）"
 
 
 def command_docs(settings: Settings, args) -> int:
@@ -111,7 +118,7 @@ def command_reindex(settings: Settings, args) -> int:
 
     from vectorstore.embeddings import make_embeddings
     from vectorstore.migrate import answering_collection, reindex
-    from vectorstore.store import chroma_client, collection_name
+    from vectorstore.chroma import chroma_client, collection_name
 
     embeddings = make_embeddings(settings)
     client = chroma_client(settings)
@@ -316,7 +323,7 @@ def main(argv: list[str] | None = None) -> int:
             name = "POLICYQA_" + "_".join(str(part) for part in problem["loc"]).upper()
             print(f"设置有误：{name}={problem.get('input')!r}：{problem['msg']}", file=sys.stderr)
         return 2
-    from vectorstore.store import StoreError
+    from vectorstore.chroma import StoreError
 
     try:
         return run(settings, args)

@@ -52,6 +52,14 @@ class Answer:
         }
 
 
+@dataclass(frozen=True)
+class Reply:
+    """An answer with the retrieved passages it was composed from (each with its scores): one retrieval's whole outcome."""
+
+    answer: Answer
+    passages: tuple = ()
+
+
 def citation_dict(citation: Citation) -> dict:
     """A citation as JSON: the documented keys first."""
     data = asdict(citation)

@@ -2,6 +2,10 @@
 
 import re
 
+MAX_QUESTION_CHARS = 2000
+FILTER_FIELDS = ("doc_id", "title", "issuer", "date", "doc_number", "source", "kind")
+CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
 YES_NO = re.compile(r"能否|可否|是否|能不能|可不可以|是不是|有没有|会不会|可以.{0,20}吗|能.{0,20}吗|吗[？?]?\s*$")
 ASKS_PERMISSION = re.compile(r"能否|可否|能不能|可不可以|可以.{0,20}吗|能.{0,20}吗|是否可以|是否能")
 HOW_MANY = re.compile(r"多少|几[名个条项年次天人类批家场月日号]|几$|比例|多长|多久|哪天|哪一天|何时|什么时候|哪年|几月")
@@ -76,3 +80,35 @@ def quantity_answer(question: str, quote: str, terms: tuple[str, ...]) -> str | 
         if score > best_score:
             best, best_score = text, score
     return f"{best}。" if best else None
+
+
+class QuestionError(ValueError):
+    """A question that cannot be asked as it is; the message says what to change."""
+
+
+def check_filters(filters: dict | None) -> dict | None:
+    """Metadata filters, refused with a clear message when they name a field passages do not carry."""
+    unknown = sorted(set(filters or {}) - set(FILTER_FIELDS))
+    if unknown:
+        raise QuestionError(f"不能按 {'、'.join(unknown)} 过滤；可用的字段：{'、'.join(FILTER_FIELDS)}")
+    return filters or None
+
+
+def previous_question(history: list | None) -> str | None:
+    """The last question the user asked before this one, from a list of turns or of plain questions."""
+    for turn in reversed(history or []):
+        if isinstance(turn, str) and turn.strip():
+            return turn.strip()
+        if isinstance(turn, dict) and turn.get("role") == "user" and str(turn.get("content", "")).strip():
+            return str(turn["content"]).strip()
+    return None
+
+
+def clean_question(question: str) -> str:
+    """The question without control characters and outer spaces; empty or huge ones are refused."""
+    text = CONTROL_CHARS.sub(" ", question or "").strip()
+    if not text:
+        raise QuestionError("问题不能为空，请输入要咨询的政策问题")
+    if len(text) > MAX_QUESTION_CHARS:
+        raise QuestionError(f"问题过长（{len(text)} 字），请精简到 {MAX_QUESTION_CHARS} 字以内")
+    return text

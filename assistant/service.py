@@ -1,39 +1,28 @@
 """The assistant service: the one object the CLI, the web chat and the API all call."""
 
-import json
 import logging
-import re
 import threading
-import time
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 from langchain_core.documents import Document
 
-from assistant.answer import Answer
+from assistant.answer import Answer, Reply
 from assistant.crosslingual import is_english, translate
 from assistant.extractive import compose_extractive_answer
-from assistant.llm import condense, llm_answer, llm_stream, make_llm, with_notice
-from assistant.questions import is_follow_up, without_links
-from ingest import IngestError, load_policy_file, parse_policy_text
-from ingest.manifest import SourceManifest, file_digest
+from assistant.llm import condense, llm_answer, llm_stream, with_notice
+from assistant.questions import check_filters, clean_question, is_follow_up, previous_question, without_links
+from ingest.pipeline import IngestPipeline, IngestReport
 from vectorstore.embeddings import E5_MODEL
-from vectorstore.retriever import HybridRetriever, ScoreFusion
+from vectorstore.retriever import HybridRetriever
 from vectorstore.store import PassageStore
 from vectorstore.tokenize import query_terms
 
 log = logging.getLogger(__name__)
 
-MAX_QUESTION_CHARS = 2000
-FILTER_FIELDS = ("doc_id", "title", "issuer", "date", "doc_number", "source", "kind")
-SIDECAR_SUFFIX = ".meta.json"
-INGEST_CHUNK_FILES = 32
 MANIFEST_FILE = "sources.json"
-UPLOADS_DIR = "uploads"
-SIDECAR_FIELDS = ("title", "issuer", "date", "doc_number")
-CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 # With multilingual-e5-small a question is answered when a returned passage holds E5_MIN_EVIDENCE of
 # its words or the model finds one E5_MIN_SIMILARITY alike (cosine). Measured by `python -m
 # evaluation.fusion` on the dev sets, their own questions against the next set's, pooled: the best
@@ -48,115 +37,6 @@ E5_MIN_SIMILARITY = 0.90
 # counterpart's: 0.12-0.15 (mean 0.133) on four pairs asked of the bundled texts (b01/b37, b38 and
 # its Chinese, the Anhui promotions, the pilot-mistake exemption); an English question needs that much less.
 E5_CROSSLINGUAL_DROP = 0.13
-# The bundled model's weight where rank fusion is used (its answers use score fusion: ScoreFusion).
-E5_DENSE_WEIGHT = 1.0
-
-
-class QuestionError(ValueError):
-    """A question that cannot be asked as it is; the message says what to change."""
-
-
-@dataclass
-class IngestReport:
-    """What one ingest run did."""
-
-    files: int = 0
-    documents_added: int = 0
-    documents_unchanged: int = 0
-    passages_added: int = 0
-    seconds: float = 0.0
-
-    errors: list[str] = field(default_factory=list)
-    doc_ids: list[str] = field(default_factory=list)
-
-    @property
-    def passages_per_second(self) -> float:
-        """Passages stored per second of the run."""
-        return self.passages_added / self.seconds if self.seconds else 0.0
-
-    def to_dict(self) -> dict:
-        """The report as JSON-ready data."""
-        return {**asdict(self), "passages_per_second": round(self.passages_per_second, 1)}
-
-
-def policy_files(paths: list[Path]) -> list[Path]:
-    """The files named, with folders expanded recursively (hidden files skipped; unsupported ones are reported later)."""
-    found: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            found.extend(
-                p
-                for p in sorted(path.rglob("*"))
-                if p.is_file()
-                and not p.name.endswith(SIDECAR_SUFFIX)
-                and not any(part.startswith(".") for part in p.relative_to(path).parts)
-            )
-        else:
-            found.append(path)
-    return found
-
-
-def upload_name(filename: str) -> str:
-    """The base name an uploaded file is kept under; refused when nothing usable is left."""
-    name = re.sub(r"[\x00-\x1f]", "", Path(str(filename).replace("\\", "/")).name).lstrip(".").strip()
-    if not name or name.endswith(SIDECAR_SUFFIX):
-        raise IngestError(f"文件名无效（{filename!r}），请使用如 通知.docx 这样的文件名")
-    return name[-200:]
-
-
-def check_filters(filters: dict | None) -> dict | None:
-    """Metadata filters, refused with a clear message when they name a field passages do not carry."""
-    unknown = sorted(set(filters or {}) - set(FILTER_FIELDS))
-    if unknown:
-        raise QuestionError(f"不能按 {'、'.join(unknown)} 过滤；可用的字段：{'、'.join(FILTER_FIELDS)}")
-    return filters or None
-
-
-def sidecar_metadata(path: Path) -> dict:
-    """Metadata a user gave for a file in `<file>.meta.json` beside it (title, issuer, date, doc_number)."""
-    sidecar = path.with_name(path.name + SIDECAR_SUFFIX)
-    if not sidecar.is_file():
-        return {}
-    try:
-        data = json.loads(sidecar.read_text(encoding="utf-8"))
-    except (ValueError, OSError) as error:
-        raise IngestError(f"{sidecar}: 元数据文件不是合法的 JSON（{error}），请修正后再导入") from error
-    if not isinstance(data, dict):
-        raise IngestError(f"{sidecar}: 元数据文件应是一个 JSON 对象，如 {{\"issuer\": \"某某厅\"}}")
-    return {k: str(v) for k, v in data.items() if k in SIDECAR_FIELDS and v}
-
-
-def with_metadata(articles: list, given: dict) -> list:
-    """Articles with the user's metadata laid over what their text says (a given title only for a single article)."""
-    if not given:
-        return articles
-    fields = {k: v for k, v in given.items() if k != "title" or len(articles) == 1}
-    result = []
-    for document, passages in articles:
-        title = fields.get("title", document.title)
-        meta = {**document.metadata, **{k: v for k, v in fields.items() if k != "title"}}
-        result.append((replace(document, title=title, metadata=meta), [replace(p, title=title) for p in passages]))
-    return result
-
-
-def previous_question(history: list | None) -> str | None:
-    """The last question the user asked before this one, from a list of turns or of plain questions."""
-    for turn in reversed(history or []):
-        if isinstance(turn, str) and turn.strip():
-            return turn.strip()
-        if isinstance(turn, dict) and turn.get("role") == "user" and str(turn.get("content", "")).strip():
-            return str(turn["content"]).strip()
-    return None
-
-
-def clean_question(question: str) -> str:
-    """The question without control characters and outer spaces; empty or huge ones are refused."""
-    text = CONTROL_CHARS.sub(" ", question or "").strip()
-    if not text:
-        raise QuestionError("问题不能为空，请输入要咨询的政策问题")
-    if len(text) > MAX_QUESTION_CHARS:
-        raise QuestionError(f"问题过长（{len(text)} 字），请精简到 {MAX_QUESTION_CHARS} 字以内")
-    return text
 
 
 class AssistantService:
@@ -169,113 +49,28 @@ class AssistantService:
         self.llm = llm
         self.reranker = reranker
         self._writing = threading.Lock()
+        self.pipeline = IngestPipeline(
+            store.add_documents, store.doc_ids, store.state_path(MANIFEST_FILE), Path(settings.data_dir), settings.passage_max_chars
+        )
         # The configured model, while the store is still answered from another model's vectors.
         self.reindex_pending: str | None = None
         error = getattr(store.vectors.embeddings, "error", None)
         self.embedding_error: Exception | None = error
 
     def ingest(self, paths: list[Path], progress=None, metadata: dict | None = None) -> IngestReport:
-        """Ingest files and folders, a chunk of files at a time; unchanged files are skipped, a failing one is reported.
-
-        `progress`, when given, is called with the number of files just handled; `metadata` (title,
-        issuer, date, doc_number) is laid over every file's, its sidecar's included. A run killed part-way
-        and started again finishes the work: passage ids derive from content, and a file is recorded as
-        done only once its passages are stored.
-        """
+        """Ingest files and folders (see IngestPipeline.ingest); one ingest or removal at a time."""
         with self._writing:
-            return self._ingest(paths, progress, metadata)
-
-    def _ingest(self, paths: list[Path], progress, metadata: dict | None) -> IngestReport:
-        report, began = IngestReport(), time.perf_counter()
-        store_dir = Path(self.settings.data_dir).resolve()
-        named = {Path(p).resolve() for p in paths if Path(p).is_file()}
-        files = [
-            p for p in policy_files([Path(p) for p in paths])
-            if p.resolve() in named or store_dir not in p.resolve().parents
-        ]
-        manifest = SourceManifest(self.store.state_path(MANIFEST_FILE))
-        for start in range(0, len(files), INGEST_CHUNK_FILES):
-            chunk = files[start : start + INGEST_CHUNK_FILES]
-            self._ingest_chunk(chunk, manifest, {k: v for k, v in (metadata or {}).items() if v}, report)
-            if progress:
-                progress(len(chunk))
-        report.seconds = time.perf_counter() - began
-        return report
-
-    def _ingest_chunk(self, chunk: list[Path], manifest: SourceManifest, metadata: dict, report: IngestReport) -> None:
-        """Read the changed files of a chunk, store them, and only then record them as done."""
-        parsed, digests = [], {}
-        stored = self.store.doc_ids()
-        for path in chunk:
-            report.files += 1
-            try:
-                if not path.exists():
-                    raise IngestError(f"{path}: 文件不存在，请检查路径")
-                # the passage size is part of what a file was stored with: changing it re-splits the file
-                cut = {**metadata, "passage_max_chars": self.settings.passage_max_chars}
-                digests[str(path)] = digest = file_digest(path, extra=json.dumps(cut, sort_keys=True))
-                known = manifest.unchanged(str(path), digest, stored)
-                if known is not None:
-                    report.documents_unchanged += len(known)
-                    continue
-                articles = load_policy_file(path, self.settings.passage_max_chars)
-                parsed.extend(with_metadata(articles, {**sidecar_metadata(path), **metadata}))
-            except (IngestError, OSError) as error:
-                report.errors.append(str(error))
-        self._store_parsed(parsed, report)
-        for source in {document.source for document, _ in parsed}:
-            manifest.record(source, digests[source], [d.doc_id for d, _ in parsed if d.source == source])
-        manifest.save()
+            return self.pipeline.ingest(paths, progress, metadata)
 
     def ingest_upload(self, filename: str, content: bytes, metadata: dict | None = None) -> IngestReport:
-        """Keep an uploaded file under the data directory and ingest it; a file that cannot be read is refused unstored.
-
-        The upload replaces an earlier one of the same name (its old passages go); only the file's
-        base name is used, so a name such as `../../x.txt` cannot write outside the uploads folder.
-        """
-        name = upload_name(filename)
-        uploads = Path(self.settings.data_dir) / UPLOADS_DIR
-        incoming = uploads / ".incoming"
-        incoming.mkdir(parents=True, exist_ok=True)
-        staged = incoming / name
-        staged.write_bytes(content)
-        try:
-            load_policy_file(staged, self.settings.passage_max_chars)
-        except IngestError as error:
-            staged.unlink(missing_ok=True)
-            raise IngestError(str(error).replace(str(staged), name)) from error
-        final = uploads / name
-        staged.replace(final)
-        return self.ingest([final], metadata=metadata)
+        """Keep an uploaded file under the data directory and ingest it; one that cannot be read is refused unstored."""
+        with self._writing:
+            return self.pipeline.ingest_upload(filename, content, metadata)
 
     def ingest_texts(self, texts: list[dict]) -> IngestReport:
         """Ingest in-memory documents: dicts with `text`, `source` and optionally `doc_id` and `title`."""
-        report, began = IngestReport(files=len(texts)), time.perf_counter()
-        parsed = []
-        for item in texts:
-            try:
-                parsed.append(
-                    parse_policy_text(
-                        item["text"], item["source"], self.settings.passage_max_chars,
-                        doc_id=item.get("doc_id"), title=item.get("title"),
-                    )
-                )
-            except IngestError as error:
-                report.errors.append(str(error))
-        self._store_parsed(parsed, report)
-        report.seconds = time.perf_counter() - began
-        return report
-
-    def _store_parsed(self, parsed: list, report: IngestReport) -> None:
-        for document, passages in parsed:
-            if not passages:
-                report.errors.append(f"{document.source}: 没有切分出可检索的段落，请检查文件内容")
-        usable = [(d, p) for d, p in parsed if p]
-        report.doc_ids.extend(d.doc_id for d, _ in usable)
-        for added in self.store.add_documents(usable):
-            report.passages_added += added
-            report.documents_added += bool(added)
-            report.documents_unchanged += not added
+        with self._writing:
+            return self.pipeline.ingest_texts(texts)
 
     def ensure_sample(self) -> IngestReport | None:
         """Ingest the bundled sample when the store is empty (and the settings allow it)."""
@@ -291,36 +86,47 @@ class AssistantService:
         `history` holds the earlier turns ({"role", "content"} dicts or plain questions); a follow-up
         such as "那受处分的干部呢？" is searched together with the previous question's topic.
         """
-        return self.ask_with_evidence(question, doc_ids, filters, history)[0]
+        return self.reply(question, doc_ids, filters, history).answer
 
-    def ask_with_evidence(
+    def reply(
         self, question: str, doc_ids: list[str] | None = None, filters: dict | None = None, history: list | None = None
-    ) -> tuple[Answer, list[Document]]:
-        """The answer and the retrieved passages it was composed from."""
+    ) -> Reply:
+        """The answer and the retrieved passages it was composed from (one retrieval)."""
         extractive, documents, supporting = self._extractive(question, doc_ids, filters, history)
         if self.llm is None or extractive.refused:
-            return extractive, documents
+            return Reply(extractive, tuple(documents))
         try:
-            return llm_answer(self.llm, extractive.question, supporting, extractive.evidence), documents
+            return Reply(llm_answer(self.llm, extractive.question, supporting, extractive.evidence), tuple(documents))
         except Exception as error:  # noqa: BLE001 - any model failure (timeout, refused connection, API error)
-            return with_notice(extractive, error), documents
+            return Reply(with_notice(extractive, error), tuple(documents))
 
     def ask_stream(
         self, question: str, doc_ids: list[str] | None = None, filters: dict | None = None, history: list | None = None
-    ) -> Iterator[str | Answer]:
-        """The model's answer text as it arrives, then the checked answer (just the answer without a model)."""
-        extractive, _, supporting = self._extractive(question, doc_ids, filters, history)
+    ) -> Iterator[str | Reply]:
+        """The model's answer text as it arrives, then one Reply: the checked answer and the passages retrieved for it."""
+        extractive, documents, supporting = self._extractive(question, doc_ids, filters, history)
+        passages = tuple(documents)
         if self.llm is None or extractive.refused:
-            yield extractive
+            yield Reply(extractive, passages)
             return
         try:
-            yield from llm_stream(self.llm, extractive.question, supporting, extractive.evidence)
+            for piece in llm_stream(self.llm, extractive.question, supporting, extractive.evidence):
+                yield Reply(piece, passages) if isinstance(piece, Answer) else piece
         except Exception as error:  # noqa: BLE001 - any model failure (timeout, refused connection, API error)
-            yield with_notice(extractive, error)
+            yield Reply(with_notice(extractive, error), passages)
 
     def _extractive(self, question, doc_ids, filters, history) -> tuple[Answer, list[Document], list[Document]]:
-        """The extractive answer, the retrieved passages, and the best of them (POLICYQA_LLM_PASSAGES) for a model."""
+        """The extractive answer, the retrieved passages, and the best of them (POLICYQA_LLM_PASSAGES) for a model.
+
+        Retrieval and composition read one state of the store: a document added or removed meanwhile is
+        either wholly seen or not at all.
+        """
         question = clean_question(question)
+        self.store.refresh_if_changed()
+        with self.store.reading():
+            return self._extractive_now(question, doc_ids, filters, history)
+
+    def _extractive_now(self, question, doc_ids, filters, history) -> tuple[Answer, list[Document], list[Document]]:
         previous = previous_question(history)
         follow_up = previous is not None and is_follow_up(question)
         query = self._standalone(question, history) if follow_up else question
@@ -386,11 +192,8 @@ class AssistantService:
     def section_of(self, document: Document) -> list[Document]:
         """The passages of a retrieved passage's section, in document order, as retriever documents."""
         doc_id, section = document.metadata["doc_id"], document.metadata["section"]
-        return [
-            self.retriever.as_document(p.passage_id)
-            for p in self.store.passages_of(doc_id)
-            if p.section == section
-        ]
+        with self.store.reading():
+            return [self.retriever.as_document(p.passage_id) for p in self.store.passages_of(doc_id) if p.section == section]
 
     def documents(self) -> list[dict]:
         """The stored documents with their passage counts."""
@@ -402,9 +205,7 @@ class AssistantService:
             if doc_id not in self.store.doc_ids():
                 raise KeyError(doc_id)
             removed = self.store.remove_document(doc_id)
-            manifest = SourceManifest(self.store.state_path(MANIFEST_FILE))
-            manifest.forget_documents({doc_id})
-            manifest.save()
+            self.pipeline.forget({doc_id})
             return removed
 
     def document_text(self, doc_id: str) -> str:
@@ -442,67 +243,8 @@ class AssistantService:
             "store": self.settings.chroma_url or "embedded",
         }
 
-    def retrieved(
-        self, question: str, doc_ids: list[str] | None = None, filters: dict | None = None, history: list | None = None
-    ) -> list[Document]:
-        """The passages an answer to this question is composed from (follow-ups included), with their scores."""
-        return self._extractive(question, doc_ids, filters, history)[1]
-
     def feedback(self):
         """Readers' 👍/👎 on answers: a FeedbackStore in SQLite under the data directory."""
         from assistant.feedback import FeedbackStore
 
         return FeedbackStore(Path(self.settings.data_dir) / "feedback.sqlite3")
-
-
-def dense_weight(settings, embeddings) -> float | None:
-    """The dense weight to fuse with: the configured one; for `auto`, the measured one of the bundled e5,
-    else None (measured on the store's passages); 0 when the model cannot be used."""
-    from vectorstore.embeddings import UnavailableEmbeddings
-
-    if isinstance(embeddings, UnavailableEmbeddings):
-        return 0.0
-    if settings.dense_weight != "auto":
-        return float(settings.dense_weight)
-    return E5_DENSE_WEIGHT if embeddings.label == E5_MODEL else None
-
-
-def uses_score_fusion(settings, embeddings) -> bool:
-    """Whether retrieval fuses on scores: the bundled e5 (whose similarities were measured) under `auto`."""
-    return settings.dense_weight == "auto" and embeddings.label == E5_MODEL and dense_weight(settings, embeddings) != 0
-
-
-def create_service(settings) -> AssistantService:
-    """Build the store, the embedding model and the retriever from the settings."""
-    from vectorstore.embeddings import make_embeddings
-    from vectorstore.migrate import answering_collection
-    from vectorstore.rerank import make_reranker
-    from vectorstore.store import chroma_client, collection_name, make_store, translated_errors
-
-    embeddings = make_embeddings(settings)
-    with translated_errors(settings.chroma_url, Path(settings.data_dir)):
-        client = chroma_client(settings)
-        previous = answering_collection(client, settings.collection, collection_name(settings.collection, embeddings.label))
-    pending = None
-    if previous is not None:  # the store was built with another model and is not re-embedded yet
-        log.warning(
-            "知识库是用 %s 建立的，尚未用 %s 重建：继续用 %s 作答。运行 python app.py reindex 重建（期间照常作答）。",
-            previous.model, embeddings.label, previous.model,
-        )
-        pending = settings.embed_model
-        settings = settings.model_copy(update={"embed_model": previous.model})
-        embeddings = make_embeddings(settings)
-    vectors = make_store(settings, embeddings, model_label=embeddings.label, client=client)
-    store = PassageStore(vectors, Path(settings.data_dir) / "documents")
-    retriever = HybridRetriever(
-        store=store,
-        k=settings.top_k,
-        candidates=settings.candidates,
-        dense_weight=dense_weight(settings, embeddings),
-        model_label=embeddings.label,
-        score_fusion=ScoreFusion() if uses_score_fusion(settings, embeddings) else None,
-        calibration_path=store.state_path(f"calibration-{embeddings.label}.json"),
-    )
-    service = AssistantService(settings, store, retriever, llm=make_llm(settings), reranker=make_reranker(settings))
-    service.reindex_pending = pending
-    return service

@@ -11,7 +11,6 @@ import json
 import random
 import re
 from collections.abc import Iterator
-from pathlib import Path
 
 from settings import REPO_ROOT
 

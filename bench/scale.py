@@ -36,6 +36,7 @@ class SampledEmbeddings(Embeddings):
 
     def __init__(self, real: Embeddings, sample: int, seed: int = 7) -> None:
         self.real = real
+        self.label = real.label
         self.sample = sample
         self.vectors: list[np.ndarray] = []
         self.derived = 0
@@ -94,14 +95,14 @@ def ingest_project(settings, documents: list[dict], sample: int, folder: Path, w
     """Ingest through the project's own path (files, splitter, Chroma, lexical index); throughput figures."""
     from assistant import create_service
     from ingest import parse_policy_text
+    from vectorstore.embeddings import make_embeddings
     from vectorstore.tokenize import index_tokens
 
-    service = create_service(settings)
-    real = service.store.vectors.embeddings
     head, tail = split_by_sample(documents, sample)
     texts = [p.text for d in head for p in parse_policy_text(d["text"], d["doc_id"], settings.passage_max_chars)[1]]
+    real = make_embeddings(settings)
     sampled = SampledEmbeddings(real, len(texts))
-    service.store.vectors._embedding_function = sampled
+    service = create_service(settings, embeddings=sampled)
     head_files = write_documents(folder / "sample", head)
     encode_rate = raw_encode_rate(real, texts)
     index_tokens("预热")  # loads the jieba dictionary, which is not indexing

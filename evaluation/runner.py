@@ -43,7 +43,8 @@ def run_project(settings, corpus: list[dict], questions: list[Question]) -> dict
         outcomes = []
         for q in questions:
             began = time.perf_counter()
-            answer, documents = service.ask_with_evidence(q.question)
+            reply = service.reply(q.question)
+            answer, documents = reply.answer, reply.passages
             latency = (time.perf_counter() - began) * 1000
             cited = tuple((c.doc_id, c.start, c.text) for c in answer.citations)
             ranked = [d.metadata["doc_id"] for d in documents]

@@ -7,6 +7,8 @@ from charset_normalizer import from_bytes
 
 from ingest.clean import squeeze
 
+# A file's metadata given by the user sits beside it as `<file>.meta.json`.
+SIDECAR_SUFFIX = ".meta.json"
 TEXT_SUFFIXES = {".txt", ".md", ".markdown", ".text"}
 DOCUMENT_SUFFIXES = TEXT_SUFFIXES | {".docx", ".pdf", ".html", ".htm"}
 # A real .docx unpacks to a few MB of XML at most ~30x its packed size; a zip bomb to gigabytes.
@@ -213,3 +215,20 @@ def read_policy_text(path: Path) -> str:
     if not text.strip():
         raise IngestError(f"{path}: 文件为空，没有可导入的内容")
     return text
+
+
+def policy_files(paths: list[Path]) -> list[Path]:
+    """The files named, with folders expanded recursively (hidden files and sidecars skipped; unsupported ones are reported later)."""
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found.extend(
+                p
+                for p in sorted(path.rglob("*"))
+                if p.is_file()
+                and not p.name.endswith(SIDECAR_SUFFIX)
+                and not any(part.startswith(".") for part in p.relative_to(path).parts)
+            )
+        else:
+            found.append(path)
+    return found

@@ -5,12 +5,14 @@ import json
 import os
 from pathlib import Path
 
+from ingest.loaders import SIDECAR_SUFFIX
+
 
 def file_digest(path: Path, extra: str = "") -> str:
     """A digest of the file's bytes, of its metadata sidecar if it has one, and of metadata given with it."""
     digest = hashlib.sha1(path.read_bytes())
     digest.update(extra.encode("utf-8"))
-    sidecar = path.with_name(path.name + ".meta.json")
+    sidecar = path.with_name(path.name + SIDECAR_SUFFIX)
     if sidecar.is_file():
         digest.update(sidecar.read_bytes())
     return digest.hexdigest()
@@ -41,6 +43,6 @@ class SourceManifest:
         self.entries = {s: e for s, e in self.entries.items() if not set(e["doc_ids"]) & doc_ids}
 
     def save(self) -> None:
-        temporary = self.path.with_suffix(".tmp")
+        temporary = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
         temporary.write_text(json.dumps(self.entries, ensure_ascii=False, indent=1), encoding="utf-8")
         os.replace(temporary, self.path)

@@ -1,8 +1,14 @@
 """Document metadata read from the text itself: title, issuing body, date and document number."""
 
+import json
 import re
+from dataclasses import replace
+from pathlib import Path
 
+from ingest.loaders import SIDECAR_SUFFIX, IngestError
 from ingest.structure import DOC_NUMBER, FULL_DATE, Block
+
+SIDECAR_FIELDS = ("title", "issuer", "date", "doc_number")
 
 DOCUMENT_TYPES = (
     "意见|通知|办法|规定|条例|决定|方案|规划|细则|纲要|指引|指南|法|公告|通告|批复|措施|规则|制度|准则|要点|报告"
@@ -74,3 +80,30 @@ def issue_date(head: list[Block], tail: list[Block]) -> str:
 def iso_date(match: re.Match) -> str:
     year, month, day = (int(g) for g in match.groups())
     return f"{year:04d}-{month:02d}-{day:02d}"
+
+
+def sidecar_metadata(path: Path) -> dict:
+    """Metadata a user gave for a file in `<file>.meta.json` beside it (title, issuer, date, doc_number)."""
+    sidecar = path.with_name(path.name + SIDECAR_SUFFIX)
+    if not sidecar.is_file():
+        return {}
+    try:
+        data = json.loads(sidecar.read_text(encoding="utf-8"))
+    except (ValueError, OSError) as error:
+        raise IngestError(f"{sidecar}: 元数据文件不是合法的 JSON（{error}），请修正后再导入") from error
+    if not isinstance(data, dict):
+        raise IngestError(f"{sidecar}: 元数据文件应是一个 JSON 对象，如 {{\"issuer\": \"某某厅\"}}")
+    return {k: str(v) for k, v in data.items() if k in SIDECAR_FIELDS and v}
+
+
+def with_metadata(articles: list, given: dict) -> list:
+    """Articles with the user's metadata laid over what their text says (a given title only for a single article)."""
+    if not given:
+        return articles
+    fields = {k: v for k, v in given.items() if k != "title" or len(articles) == 1}
+    result = []
+    for document, passages in articles:
+        title = fields.get("title", document.title)
+        meta = {**document.metadata, **{k: v for k, v in fields.items() if k != "title"}}
+        result.append((replace(document, title=title, metadata=meta), [replace(p, title=title) for p in passages]))
+    return result

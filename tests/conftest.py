@@ -2,6 +2,8 @@
 
 import os
 import socket
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -52,3 +54,74 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+@pytest.fixture
+def retrievals(monkeypatch):
+    """How many retrievals the served app makes (every route that answers goes through the retriever once per question)."""
+    from vectorstore.retriever import HybridRetriever
+
+    calls = []
+    original = HybridRetriever._get_relevant_documents
+
+    def counted(self, query, **kwargs):
+        calls.append(query)
+        return original(self, query, **kwargs)
+
+    monkeypatch.setattr(HybridRetriever, "_get_relevant_documents", counted)
+    return calls
+
+
+@dataclass
+class CliResult:
+    """What one in-process run of the command line printed and returned."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture
+def cli(capsys, monkeypatch):
+    """Run `app.py` commands in this process (`app.main(argv)`), over the data folder given; returns a CliResult."""
+    import app
+
+    def run(data_dir: Path, *args: str, check_code: int | None = None, env: dict | None = None) -> CliResult:
+        capsys.readouterr()
+        with monkeypatch.context() as patch:
+            patch.setenv("POLICYQA_DATA_DIR", str(data_dir))
+            for name, value in (env or {}).items():
+                patch.setenv(name, value)
+            code = app.main([str(a) for a in args])
+        printed = capsys.readouterr()
+        result = CliResult(code, printed.out, printed.err)
+        if check_code is not None:
+            assert code == check_code, result.stderr
+        return result
+
+    return run
+
+
+def eventually(probe, timeout: float = 60.0, interval: float = 0.05, what: str = "the condition"):
+    """Call `probe` until it returns something true, failing after `timeout` seconds; returns that value.
+
+    For changes that arrive by themselves (another process's, one noticed at most once a second):
+    waiting on the condition, not a fixed time.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        value = probe()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"{what} did not hold within {timeout:.0f} s (last: {value!r})")
+        time.sleep(interval)
+
+
+def raises(error_type, call) -> bool:
+    """Whether `call()` raises `error_type` (other errors propagate)."""
+    try:
+        call()
+    except error_type:
+        return True
+    return False

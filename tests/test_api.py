@@ -176,6 +176,13 @@ def test_cors_allows_only_the_listed_origins(api):
     assert "access-control-allow-origin" not in stranger.headers
 
 
+def test_the_embed_address_without_its_slash_leads_to_the_embedded_chat(api):
+    moved = httpx.get(api + "/embed?lang=zh")
+    assert moved.status_code == 307 and moved.headers["location"] == "embed/?lang=zh"
+    page = httpx.get(api + "/embed", follow_redirects=True)
+    assert page.status_code == 200 and page.url.path == "/embed/" and "<html" in page.text.lower()
+
+
 def test_embed_page_may_be_framed_by_the_listed_origin_and_the_main_page_only_by_itself(api):
     embed = httpx.get(api + "/embed/", follow_redirects=True)
     assert embed.status_code == 200 and "<html" in embed.text.lower()
@@ -252,3 +259,15 @@ def test_with_no_keys_the_api_answers_this_machine_only(tmp_path):
     assert local.status_code == 200
     assert remote.status_code == 403 and "POLICYQA_API_KEYS" in remote.json()["detail"]
     assert page.status_code == 200
+
+
+@pytest.mark.parametrize(
+    "path, body",
+    [("/api/v1/ask", {"question": EXEMPTION}),
+     ("/v1/chat/completions", {"messages": [{"role": "user", "content": EXEMPTION}]}),
+     ("/v1/chat/completions", {"messages": [{"role": "user", "content": EXEMPTION}], "stream": True})],
+)
+def test_each_question_is_retrieved_once(api, retrievals, path, body):
+    response = httpx.post(api + path, json=body, headers=bearer(READ), timeout=60)
+    assert response.status_code == 200 and TRUE_QUOTE in response.text
+    assert len(retrievals) == 1, retrievals

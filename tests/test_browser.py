@@ -232,3 +232,18 @@ def test_the_embedded_chat_answers_without_header_or_admin_tab(site, page):
     assert "先行先试出现的失误" in answer.inner_text()
     body = page.locator("body").inner_text()
     assert "知识库管理" not in body and "PolicyQA 政策问答助手" not in body
+
+
+def test_the_page_retrieves_once_per_question(site, page, retrievals):
+    url, _ = site
+    page.goto(url + "/")
+    ask(page, "先行先试中出现的失误能否免责？")
+    evidence = page.locator("#evidence")
+    evidence.filter(has_text="融合得分").wait_for(timeout=ANSWER_TIMEOUT_MS)
+    first = evidence.inner_text()
+    ask(page, "对受处理处分影响期满的干部如何使用？")
+    page.wait_for_function(
+        "before => document.querySelector('#evidence').innerText !== before", arg=first, timeout=ANSWER_TIMEOUT_MS
+    )
+    assert len(retrievals) == 2, retrievals
+    assert "受处理处分" in evidence.inner_text(), "the panel shows the passages of the latest answer"

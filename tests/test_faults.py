@@ -13,7 +13,7 @@ import pytest
 
 from conftest import SAMPLE_DIR, make_settings
 from settings import REPO_ROOT
-from vectorstore.store import StoreWriteError
+from vectorstore.chroma import StoreWriteError
 
 QUESTION = "先行先试中出现的失误能否免责？"
 NEW_POLICY = (

@@ -6,7 +6,7 @@ import pytest
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 
-from assistant import Answer, create_service
+from assistant import Reply, create_service
 from assistant.llm import UNAVAILABLE
 from conftest import HUBEI, free_port, make_settings
 from llm_standin import StandInChatServer
@@ -52,8 +52,8 @@ def test_streamed_answers_arrive_in_pieces_and_end_checked(standin, llm_service)
     partial, final = pieces[:-1], pieces[-1]
     assert len(partial) >= 3 and all(isinstance(p, str) for p in partial)
     assert INVENTED_QUOTE in partial[-1], "the raw stream is shown as it comes"
-    assert isinstance(final, Answer)
-    assert INVENTED_QUOTE not in final.text and TRUE_QUOTE in final.text
+    assert isinstance(final, Reply) and final.passages, "the stream ends with the checked answer and its passages"
+    assert INVENTED_QUOTE not in final.answer.text and TRUE_QUOTE in final.answer.text
     assert standin.requests[-1]["stream"] is True
 
 
@@ -105,7 +105,7 @@ def test_a_model_server_error_gives_the_extractive_answer_with_a_notice(standin,
     finally:
         standin.fail_with = None
     assert answer.text.startswith(UNAVAILABLE) and TRUE_QUOTE in answer.text
-    assert isinstance(streamed[-1], Answer) and streamed[-1].text.startswith(UNAVAILABLE)
+    assert isinstance(streamed[-1], Reply) and streamed[-1].answer.text.startswith(UNAVAILABLE)
 
 
 def test_instructions_planted_in_a_document_stay_data_and_win_nothing(fresh_service, tmp_path):
@@ -114,7 +114,8 @@ def test_instructions_planted_in_a_document_stay_data_and_win_nothing(fresh_serv
     fresh_service.ingest([HUBEI, planted])
     gullible = GenericFakeChatModel(messages=iter([AIMessage(content="所有干部犯错一律免责，无需任何条件。")]))
     fresh_service.llm = gullible
-    answer, documents = fresh_service.ask_with_evidence("干部失误能否免责？")
+    reply = fresh_service.reply("干部失误能否免责？")
+    answer, documents = reply.answer, reply.passages
     assert any("忽略以上要求" in d.page_content for d in documents), "the planted passage was retrieved"
     assert answer.citations == ()
     assert "〔未注明出处〕" in answer.text, "an unsupported claim is shown as such, not as a cited provision"

@@ -128,7 +128,7 @@ def test_a_damaged_model_leaves_word_search_answering_and_says_so(tmp_path, monk
     import vectorstore.e5_folder as e5_folder
     from assistant import create_service
     from conftest import HUBEI
-    from vectorstore.store import StoreUnavailable
+    from vectorstore.chroma import StoreUnavailable
 
     data = tmp_path / "var"
     built = create_service(make_settings(data, model_dir=tmp_path / "models", embed_cache=""))

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from vectorstore.store import StoreUnavailable
+from vectorstore.chroma import StoreUnavailable
 
 log = logging.getLogger(__name__)
 

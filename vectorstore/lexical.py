@@ -144,7 +144,6 @@ class LexicalIndex:
         self._where: dict[str, tuple[Segment, int]] = {}
         self._total_length = 0
         self._ids: list[str] | None = None
-        self.removed_since_save = False
         self.stats = {"chars": 0, "seconds": 0.0}
 
     def __len__(self) -> int:
@@ -166,11 +165,6 @@ class LexicalIndex:
             for pid, payload, live in zip(segment.ids, segment.payloads, segment.alive):
                 if live:
                     yield pid, payload
-
-    def rebuild(self, ids: list[str], texts: list[str]) -> None:
-        """Index these passages, replacing whatever was indexed before."""
-        self.__init__()
-        self.add(ids, texts)
 
     def add(self, ids: list[str], texts: list[str], payloads: list | None = None) -> None:
         """Index new passages (ids already indexed are replaced)."""
@@ -251,7 +245,6 @@ class LexicalIndex:
             np.subtract.at(self.document_counts, segment.row_terms(local), 1)
             self._total_length -= int(segment.lengths[local].sum())
             segment.alive[local] = False
-            self.removed_since_save = True
         if by_segment:
             self._ids = None
             self.segments = [s for s in self.segments if s.alive.any()]
@@ -373,7 +366,6 @@ class LexicalIndex:
         for path in folder.iterdir():
             if path.name not in keep:
                 path.unlink(missing_ok=True)
-        self.removed_since_save = False
 
     def _append_vocabulary(self, path: Path) -> int:
         """Append the words added since the last save to the word list (one per line); its size in bytes."""
@@ -451,7 +443,7 @@ def read_segment(folder: Path, name: str) -> Segment:
 
 def write_atomically(path: Path, text: str) -> None:
     """Write a file so that a crash leaves either the old or the new content, never a part."""
-    temporary = path.with_name(path.name + ".tmp")
+    temporary = path.with_name(f"{path.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp")
     with open(temporary, "w", encoding="utf-8") as handle:
         handle.write(text)
         handle.flush()

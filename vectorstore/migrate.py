@@ -11,9 +11,10 @@ count as complete (the next start uses it and logs the switch).
 import logging
 from dataclasses import dataclass
 
+from vectorstore.chroma import COSINE, MODEL_KEY, all_ids
+
 log = logging.getLogger(__name__)
 
-MODEL_KEY = "policyqa_model"
 FILLING_KEY = "policyqa_filling_from"
 AUXILIARY_SUFFIXES = ("-state", "-documents")
 # Collections made before the model was recorded in their metadata, by their label.
@@ -79,17 +80,6 @@ def fill_collection(source, target, embeddings, progress=None, batch: int = COPY
     return len(missing)
 
 
-def all_ids(collection, page: int = 50_000) -> list[str]:
-    """Every id in a collection, read a page at a time."""
-    ids, offset = [], 0
-    while True:
-        batch = collection.get(include=[], limit=page, offset=offset)["ids"]
-        ids += batch
-        offset += len(batch)
-        if len(batch) < page:
-            return ids
-
-
 def reindex(client, base: str, target_name: str, model: str, embeddings, progress=None, batch: int = COPY_BATCH) -> dict:
     """Fill the configured model's collection from the one answering now, then mark it complete.
 
@@ -98,7 +88,7 @@ def reindex(client, base: str, target_name: str, model: str, embeddings, progres
     """
     source_info = answering_collection(client, base, target_name)
     target = client.get_or_create_collection(
-        target_name, metadata={MODEL_KEY: model}, configuration={"hnsw": {"space": "cosine"}}
+        target_name, metadata={MODEL_KEY: model}, configuration=COSINE
     )
     if source_info is None:
         if describe(target).complete:
@@ -130,7 +120,7 @@ def rebuilt(client, collection):
         for key in rows:
             rows[key].extend(list(part[key]))
     client.delete_collection(name)
-    fresh = client.create_collection(name, metadata=metadata, configuration={"hnsw": {"space": "cosine"}})
+    fresh = client.create_collection(name, metadata=metadata, configuration=COSINE)
     for start in range(0, len(rows["ids"]), 1000):
         fresh.add(**{key: [*values[start : start + 1000]] for key, values in rows.items()})
     return fresh

@@ -11,7 +11,8 @@ from pydantic import ConfigDict, PrivateAttr
 
 from vectorstore.calibration import MIN_PASSAGES, Calibration, load_or_calibrate
 from vectorstore.evidence import weigh_terms
-from vectorstore.store import PassageStore, lexical_text
+from vectorstore.store import PassageStore
+from vectorstore.table import lexical_text
 
 RRF_K = 60
 # Each further passage of a document already ranked weighs this much less per passage before it, so
@@ -138,19 +139,23 @@ class HybridRetriever(BaseRetriever):
         """The k best passages; `dense_query` is what the model is asked when it differs from the words
         searched (an English question searched lexically in the documents' Chinese words)."""
         self.store.refresh_if_changed()
+        with self.store.reading():
+            return self._best_passages(query, doc_ids, filters, k or self.k, dense_query or query)
+
+    def _best_passages(self, query: str, doc_ids, filters, k: int, dense_query: str) -> list[Document]:
         weight = self.effective_dense_weight()
         allowed = self.store.matching(doc_ids, filters)
         lexical = self.store.lexical.search(query, self.candidates, allowed)
-        dense = self.store.dense_search(dense_query or query, self.candidates, allowed) if weight > 0 else []
+        dense = self.store.dense_search(dense_query, self.candidates, allowed) if weight > 0 else []
         lexical_rank = {pid: rank for rank, (pid, _) in enumerate(lexical)}
         dense_rank = {pid: (rank, similarity) for rank, (pid, similarity) in enumerate(dense)}
         lexical_ids = [pid for pid, _ in lexical]
         if self.score_fusion is not None and dense:
             terms = weigh_terms(query, self.store.lexical.idf)
             coverage = {pid: terms.coverage(lexical_text(self.store.passage(pid))) for pid in {*lexical_ids, *dense_rank}}
-            fused = self.score_fusion.fuse(lexical_ids, dense, coverage, k or self.k)
+            fused = self.score_fusion.fuse(lexical_ids, dense, coverage, k)
         else:
-            fused = fuse_rankings([(lexical_ids, 1.0), ([pid for pid, _ in dense], weight)], k or self.k)
+            fused = fuse_rankings([(lexical_ids, 1.0), ([pid for pid, _ in dense], weight)], k)
         fused = spread_documents(fused, lambda pid: self.store.passage(pid).doc_id)
         return [self._document(pid, score, lexical_rank.get(pid), *dense_rank.get(pid, (None, None))) for pid, score in fused]
 

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from assistant import AssistantService, QuestionError
 from ingest import IngestError
 from settings import Settings
-from vectorstore.store import StoreError
+from vectorstore.chroma import StoreError
 
 SCORE_FIELDS = ("score", "lexical_rank", "dense_rank", "similarity")
 

@@ -6,12 +6,12 @@ import gradio as gr
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse
 from starlette.exceptions import HTTPException
 
 from assistant import AssistantService
 from settings import Settings
-from vectorstore.store import StoreError, StoreWriteError
+from vectorstore.chroma import StoreError, StoreWriteError
 from web.guard import Access, ApiGuard, FrameRules, error_body
 
 
@@ -70,6 +70,12 @@ def create_server(service: AssistantService, settings: Settings) -> FastAPI:
     app.include_router(api_router(service, settings))
     app.include_router(openai_router(service))
     logins = settings.logins() or None
+
+    @app.get("/embed", include_in_schema=False)
+    def embed_without_slash(request: Request) -> RedirectResponse:
+        query = f"?{request.url.query}" if request.url.query else ""
+        return RedirectResponse(f"embed/{query}", status_code=307)  # relative: right behind a proxy that adds a prefix too
+
     gr.mount_gradio_app(app, build_embed(service, settings), path="/embed", auth=logins, **launch_options(settings))
     gr.mount_gradio_app(app, build_demo(service, settings), path="/", auth=logins, **launch_options(settings))
     app.add_middleware(ApiGuard, access=access_of(settings))

@@ -2,7 +2,6 @@
 
 import hmac
 import html
-import re
 import tempfile
 from collections.abc import Iterator
 from datetime import datetime
@@ -10,7 +9,7 @@ from pathlib import Path
 
 import gradio as gr
 
-from assistant import Answer, AssistantService, QuestionError
+from assistant import Answer, AssistantService, QuestionError, Reply
 from ingest import IngestError
 from web.course_tab import add_course_tab
 from web.render import conversation_markdown, render_answer, render_evidence
@@ -24,7 +23,6 @@ EXAMPLE_QUESTIONS = (
 FEEDBACK_REASONS = ("引用不对", "答非所问", "内容不完整", "政策已过时", "其他")
 DOCUMENT_COLUMNS = ("标题", "文档 ID", "段落数", "发文机关", "日期", "文号", "来源文件")
 FEEDBACK_COLUMNS = ("时间", "用户", "评价", "原因", "问题", "回答")
-TAGS = re.compile(r"<[^>]+>")
 PAGE_CSS = """
 .gradio-container { max-width: 1280px !important; margin: auto; }
 #chat mark, .evidence mark { background: #fff3b0; padding: 0 2px; }
@@ -68,14 +66,18 @@ def message_text(message: dict) -> str:
     return "".join(part.get("text", "") for part in content if isinstance(part, dict))
 
 
-def plain_text(message: dict) -> str:
-    """What a chat message says, without the page's markup."""
-    return html.unescape(TAGS.sub(" ", message_text(message).replace("<br>", "\n"))).strip()
+def answer_of(outcome: Reply | str) -> Answer | str:
+    """What a turn's outcome says: the Answer of a Reply, else the notice shown instead."""
+    return outcome.answer if isinstance(outcome, Reply) else outcome
 
 
-def conversation_turns(history: list[dict]) -> list[dict]:
-    """The chat as plain {"role", "content"} turns for the service (follow-ups read the earlier question)."""
-    return [{"role": m.get("role"), "content": plain_text(m)} for m in history]
+def conversation_turns(turns: list) -> list[dict]:
+    """The conversation's (question, outcome) turns as {"role", "content"} turns for the service (follow-ups read them)."""
+    history = []
+    for question, outcome in turns:
+        said = answer_of(outcome)
+        history += [{"role": "user", "content": question}, {"role": "assistant", "content": getattr(said, "text", said)}]
+    return history
 
 
 def cited_texts(service: AssistantService, answer: Answer) -> dict[str, str]:
@@ -90,14 +92,14 @@ def cited_texts(service: AssistantService, answer: Answer) -> dict[str, str]:
 
 
 def answer_messages(
-    service: AssistantService, question: str, earlier: list[dict], doc_ids: list[str] | None = None
-) -> Iterator[tuple[str, Answer | str]]:
+    service: AssistantService, question: str, turns: list, doc_ids: list[str] | None = None
+) -> Iterator[tuple[str, Reply | str]]:
     """The assistant's message as it grows (a model's raw text, then the checked answer), with what it stands for."""
-    turn = len(earlier) // 2
+    turn = len(turns)
     try:
-        for piece in service.ask_stream(question, doc_ids=doc_ids or None, history=conversation_turns(earlier)):
-            if isinstance(piece, Answer):
-                yield render_answer(piece, turn, cited_texts(service, piece)), piece
+        for piece in service.ask_stream(question, doc_ids=doc_ids or None, history=conversation_turns(turns)):
+            if isinstance(piece, Reply):
+                yield render_answer(piece.answer, turn, cited_texts(service, piece.answer)), piece
             else:
                 yield html.escape(piece).replace("\n", "<br>") + " ▌", piece
     except QuestionError as error:
@@ -109,7 +111,8 @@ def respond(
 ) -> Iterator[tuple[str, list[dict], list]]:
     """Append the question and its streamed, then cited, answer to the chat; earlier turns inform follow-ups.
 
-    Yields the cleared input box, the chat messages, and the conversation's (question, Answer) turns.
+    Yields the cleared input box, the chat messages, and the conversation's (question, Reply) turns: the
+    last value of a turn holds its answer and the passages retrieved for it, so nothing is retrieved again.
     """
     earlier = list(history or [])
     turns = list(turns or [])[: len(earlier) // 2]
@@ -117,7 +120,7 @@ def respond(
         yield "", earlier, turns
         return
     asked = {"role": "user", "content": html.escape(question)}
-    for reply, outcome in answer_messages(service, question, earlier, doc_ids):
+    for reply, outcome in answer_messages(service, question, turns, doc_ids):
         yield "", earlier + [asked, {"role": "assistant", "content": reply}], turns + [(question, outcome)]
 
 
@@ -132,33 +135,26 @@ def conversation_file(turns: list) -> str | None:
         return None
     folder = Path(tempfile.mkdtemp(prefix="policyqa-export-"))
     path = folder / f"政策问答记录-{datetime.now():%Y%m%d-%H%M%S}.md"
-    path.write_text(conversation_markdown(turns), encoding="utf-8")
+    path.write_text(conversation_markdown([(question, answer_of(outcome)) for question, outcome in turns]), encoding="utf-8")
     return str(path)
 
 
-def evidence_panel(service: AssistantService, history: list[dict], doc_ids: list[str] | None) -> str:
-    """The retrieved passages behind the latest answer, with their scores."""
-    users = [i for i, m in enumerate(history or []) if m.get("role") == "user"]
-    if not users:
-        return render_evidence([])
-    last = users[-1]
-    try:
-        documents = service.retrieved(
-            plain_text(history[last]), doc_ids=doc_ids or None, history=conversation_turns(history[:last])
-        )
-    except QuestionError:
-        documents = []
-    return render_evidence(documents)
+def evidence_panel(turns: list) -> str:
+    """The passages retrieved for the latest answer, with their scores (kept with the answer, not retrieved again)."""
+    outcome = turns[-1][1] if turns else None
+    return render_evidence(list(outcome.passages) if isinstance(outcome, Reply) else [])
 
 
-def rated_turn(history: list[dict], turns: list, index: int) -> tuple[str, str, str]:
+def rated_turn(turns: list, index: int) -> tuple[str, str, str]:
     """The question, answer text and cited passages of the assistant message at `index`."""
-    question = plain_text(history[index - 1]) if index > 0 else ""
-    outcome = turns[index // 2][1] if index // 2 < len(turns) else None
-    if isinstance(outcome, Answer):
-        cited = "; ".join(f"[{c.n}] {c.title} {c.section}".strip() for c in outcome.citations)
-        return question, outcome.text, cited
-    return question, plain_text(history[index]), ""
+    if not 0 <= index // 2 < len(turns):
+        return "", "", ""
+    question, outcome = turns[index // 2]
+    said = answer_of(outcome)
+    if isinstance(said, Answer):
+        cited = "; ".join(f"[{c.n}] {c.title} {c.section}".strip() for c in said.citations)
+        return question, said.text, cited
+    return question, str(said), ""
 
 
 def build_chat(service: AssistantService, compact: bool = False) -> dict:
@@ -217,8 +213,8 @@ def wire_chat(service: AssistantService, parts: dict) -> None:
 
     def after_answer(event):
         event.then(
-            lambda history, doc_ids, done: (evidence_panel(service, history, doc_ids), conversation_file(done)),
-            [chatbot, doc_filter, turns], [parts["evidence"], parts["export"]], api_visibility="private",
+            lambda done: (evidence_panel(done), conversation_file(done)),
+            [turns], [parts["evidence"], parts["export"]], api_visibility="private",
         )
 
     asking = [question, chatbot, doc_filter, turns]
@@ -238,11 +234,11 @@ def wire_chat(service: AssistantService, parts: dict) -> None:
 def wire_feedback(service: AssistantService, parts: dict) -> None:
     """👍/👎 on an answer is stored at once; a 👎 then asks for an optional reason."""
 
-    def on_like(history, done, event: gr.LikeData, request: gr.Request):
+    def on_like(done, event: gr.LikeData, request: gr.Request):
         index = event.index if isinstance(event.index, int) else event.index[0]
         if event.liked not in (True, False):
             return None, gr.Group(visible=False), ""
-        question, answer, cited = rated_turn(history, done, index)
+        question, answer, cited = rated_turn(done, index)
         user = getattr(request, "username", None) or ""
         entry = service.feedback().add("up" if event.liked else "down", question, answer, citations=cited, user=user)
         if event.liked:
@@ -256,7 +252,7 @@ def wire_feedback(service: AssistantService, parts: dict) -> None:
         return gr.Group(visible=False), "已记录反馈原因，感谢帮助改进知识库。", None, ""
 
     parts["chatbot"].like(
-        on_like, [parts["chatbot"], parts["turns"]],
+        on_like, [parts["turns"]],
         [parts["feedback_id"], parts["reason_box"], parts["feedback_status"]], api_visibility="private",
     )
     parts["submit_reason"].click(

@@ -1,0 +1,179 @@
+"""The ingest pipeline: files, uploads and in-memory texts read, split and handed to the store, a chunk of files at a time.
+
+The pipeline is given the store's functions (store documents, list stored ones), so `ingest/` knows
+nothing of the store. A run killed part-way and started again finishes the work: passage ids derive
+from content, and a file is recorded as done only once its passages are stored.
+"""
+
+import json
+import re
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from ingest import load_policy_file, parse_policy_text
+from ingest.loaders import SIDECAR_SUFFIX, IngestError, policy_files
+from ingest.manifest import SourceManifest, file_digest
+from ingest.metadata import sidecar_metadata, with_metadata
+
+CHUNK_FILES = 32
+UPLOADS_DIR = "uploads"
+
+
+@dataclass
+class IngestReport:
+    """What one ingest run did."""
+
+    files: int = 0
+    documents_added: int = 0
+    documents_unchanged: int = 0
+    passages_added: int = 0
+    seconds: float = 0.0
+
+    errors: list[str] = field(default_factory=list)
+    doc_ids: list[str] = field(default_factory=list)
+
+    @property
+    def passages_per_second(self) -> float:
+        """Passages stored per second of the run."""
+        return self.passages_added / self.seconds if self.seconds else 0.0
+
+    def to_dict(self) -> dict:
+        """The report as JSON-ready data."""
+        return {**asdict(self), "passages_per_second": round(self.passages_per_second, 1)}
+
+
+def upload_name(filename: str) -> str:
+    """The base name an uploaded file is kept under; refused when nothing usable is left."""
+    name = re.sub(r"[\x00-\x1f]", "", Path(str(filename).replace("\\", "/")).name).lstrip(".").strip()
+    if not name or name.endswith(SIDECAR_SUFFIX):
+        raise IngestError(f"文件名无效（{filename!r}），请使用如 通知.docx 这样的文件名")
+    return name[-200:]
+
+
+class IngestPipeline:
+    """Reads policy files into documents and passages and stores them through `store_documents`.
+
+    `store_documents(items)` stores (document, passages) pairs and returns the new passages of each;
+    `stored_doc_ids()` lists the documents stored now; the manifest of what each file yielded is kept
+    at `manifest_path`; uploads are kept under `data_dir`.
+    """
+
+    def __init__(
+        self,
+        store_documents: Callable[[list], list[int]],
+        stored_doc_ids: Callable[[], set[str]],
+        manifest_path: Path,
+        data_dir: Path,
+        passage_max_chars: int,
+    ) -> None:
+        self.store_documents = store_documents
+        self.stored_doc_ids = stored_doc_ids
+        self.manifest_path = Path(manifest_path)
+        self.data_dir = Path(data_dir)
+        self.passage_max_chars = passage_max_chars
+
+    def ingest(self, paths: list[Path], progress=None, metadata: dict | None = None) -> IngestReport:
+        """Ingest files and folders; unchanged files are skipped, a failing one is reported.
+
+        `progress`, when given, is called with the number of files just handled; `metadata` (title,
+        issuer, date, doc_number) is laid over every file's, its sidecar's included. Files inside the
+        data directory are skipped unless named one by one (an upload is).
+        """
+        report, began = IngestReport(), time.perf_counter()
+        store_dir = self.data_dir.resolve()
+        named = {Path(p).resolve() for p in paths if Path(p).is_file()}
+        files = [
+            p for p in policy_files([Path(p) for p in paths])
+            if p.resolve() in named or store_dir not in p.resolve().parents
+        ]
+        manifest = SourceManifest(self.manifest_path)
+        given = {k: v for k, v in (metadata or {}).items() if v}
+        for start in range(0, len(files), CHUNK_FILES):
+            chunk = files[start : start + CHUNK_FILES]
+            self._ingest_chunk(chunk, manifest, given, report)
+            if progress:
+                progress(len(chunk))
+        report.seconds = time.perf_counter() - began
+        return report
+
+    def _ingest_chunk(self, chunk: list[Path], manifest: SourceManifest, metadata: dict, report: IngestReport) -> None:
+        """Read the changed files of a chunk, store them, and only then record them as done."""
+        parsed, digests = [], {}
+        stored = self.stored_doc_ids()
+        for path in chunk:
+            report.files += 1
+            try:
+                if not path.exists():
+                    raise IngestError(f"{path}: 文件不存在，请检查路径")
+                # the passage size is part of what a file was stored with: changing it re-splits the file
+                cut = {**metadata, "passage_max_chars": self.passage_max_chars}
+                digests[str(path)] = digest = file_digest(path, extra=json.dumps(cut, sort_keys=True))
+                known = manifest.unchanged(str(path), digest, stored)
+                if known is not None:
+                    report.documents_unchanged += len(known)
+                    continue
+                articles = load_policy_file(path, self.passage_max_chars)
+                parsed.extend(with_metadata(articles, {**sidecar_metadata(path), **metadata}))
+            except (IngestError, OSError) as error:
+                report.errors.append(str(error))
+        self._store(parsed, report)
+        for source in {document.source for document, _ in parsed}:
+            manifest.record(source, digests[source], [d.doc_id for d, _ in parsed if d.source == source])
+        manifest.save()
+
+    def ingest_upload(self, filename: str, content: bytes, metadata: dict | None = None) -> IngestReport:
+        """Keep an uploaded file under the data directory and ingest it; a file that cannot be read is refused unstored.
+
+        The upload replaces an earlier one of the same name (its old passages go); only the file's
+        base name is used, so a name such as `../../x.txt` cannot write outside the uploads folder.
+        """
+        name = upload_name(filename)
+        uploads = self.data_dir / UPLOADS_DIR
+        incoming = uploads / ".incoming"
+        incoming.mkdir(parents=True, exist_ok=True)
+        staged = incoming / name
+        staged.write_bytes(content)
+        try:
+            load_policy_file(staged, self.passage_max_chars)
+        except IngestError as error:
+            staged.unlink(missing_ok=True)
+            raise IngestError(str(error).replace(str(staged), name)) from error
+        final = uploads / name
+        staged.replace(final)
+        return self.ingest([final], metadata=metadata)
+
+    def ingest_texts(self, texts: list[dict]) -> IngestReport:
+        """Ingest in-memory documents: dicts with `text`, `source` and optionally `doc_id` and `title`."""
+        report, began = IngestReport(files=len(texts)), time.perf_counter()
+        parsed = []
+        for item in texts:
+            try:
+                parsed.append(
+                    parse_policy_text(
+                        item["text"], item["source"], self.passage_max_chars, doc_id=item.get("doc_id"), title=item.get("title")
+                    )
+                )
+            except IngestError as error:
+                report.errors.append(str(error))
+        self._store(parsed, report)
+        report.seconds = time.perf_counter() - began
+        return report
+
+    def forget(self, doc_ids: set[str]) -> None:
+        """Forget removed documents' files, so that ingesting such a file again stores it again."""
+        manifest = SourceManifest(self.manifest_path)
+        manifest.forget_documents(doc_ids)
+        manifest.save()
+
+    def _store(self, parsed: list, report: IngestReport) -> None:
+        for document, passages in parsed:
+            if not passages:
+                report.errors.append(f"{document.source}: 没有切分出可检索的段落，请检查文件内容")
+        usable = [(d, p) for d, p in parsed if p]
+        report.doc_ids.extend(d.doc_id for d, _ in usable)
+        for added in self.store_documents(usable):
+            report.passages_added += added
+            report.documents_added += bool(added)
+            report.documents_unchanged += not added
