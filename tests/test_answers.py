@@ -1,13 +1,9 @@
 """Answers a cadre reads: a one-line answer where the provision states it, whole lists, follow-ups."""
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 
-from settings import REPO_ROOT
 
 EXEMPTION = "先行先试中出现的失误能否免责？"
 
@@ -52,15 +48,10 @@ def test_a_follow_up_is_answered_in_the_light_of_the_question_before(sample_serv
     assert "受处理处分影响期满的干部" in answer.citations[0].quotes[0]
 
 
-def test_follow_up_through_the_command_line_history_file(tmp_path):
+def test_follow_up_through_the_command_line_history_file(tmp_path, cli):
     history = tmp_path / "history.json"
     history.write_text(json.dumps([EXEMPTION], ensure_ascii=False), encoding="utf-8")
-    env = {**os.environ, "POLICYQA_DATA_DIR": str(tmp_path / "var"), "HF_HUB_OFFLINE": "1"}
-    result = subprocess.run(
-        [sys.executable, str(REPO_ROOT / "app.py"), "ask", "那受处分影响期满的干部呢？", "--history", str(history), "--json"],
-        capture_output=True, text=True, env=env, timeout=300,
-    )
-    assert result.returncode == 0, result.stderr
+    result = cli(tmp_path / "var", "ask", "那受处分影响期满的干部呢？", "--history", history, "--json", check_code=0)
     answer = json.loads(result.stdout)
     assert "受处理处分影响期满" in answer["citations"][0]["text"]
 

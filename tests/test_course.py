@@ -1,7 +1,6 @@
 """Course material for trainers: every provision on a topic, cited, with an outline and a quiz, as Word and Markdown."""
 
 import json
-import os
 import subprocess
 import sys
 from io import BytesIO
@@ -207,13 +206,10 @@ def test_an_uncovered_topic_is_said_plainly(sample_service):
     assert collect_provisions(sample_service, UNCOVERED) == ()
 
 
-def run_cli(data_dir, *args):
-    env = {**os.environ, "POLICYQA_DATA_DIR": str(data_dir), "HF_HUB_OFFLINE": "1"}
-    command = [sys.executable, str(REPO_ROOT / "app.py"), "course", *args]
-    return subprocess.run(command, check=False, capture_output=True, text=True, env=env, timeout=300)
+def test_cli_writes_word_and_refuses_an_uncovered_topic_without_writing(tmp_path, cli):
+    def run_cli(data_dir, *args):
+        return cli(data_dir, "course", *args)
 
-
-def test_cli_writes_word_and_refuses_an_uncovered_topic_without_writing(tmp_path):
     data_dir, out = tmp_path / "var", tmp_path / "course.docx"
     result = run_cli(data_dir, TOPIC, "--format", "docx", "-o", str(out))
     assert result.returncode == 0, result.stderr

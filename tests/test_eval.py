@@ -2,8 +2,6 @@
 
 import json
 import os
-import subprocess
-import sys
 
 import pytest
 
@@ -18,17 +16,14 @@ KEYS = (
 needs_evalsets = pytest.mark.skipif(not EVALSETS.is_dir(), reason="../shared/evalsets is not beside the repository")
 
 
-def run_eval(*args):
-    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-    result = subprocess.run(
-        [sys.executable, str(REPO_ROOT / "app.py"), "eval", *args], capture_output=True, text=True, env=env, timeout=900
-    )
-    assert result.returncode == 0, result.stderr
-    return result
+@pytest.fixture
+def run_eval(cli, tmp_path):
+    """`app.py eval` with these arguments, in-process, sharing the run's embedding cache; fails unless it exits 0."""
+    return lambda *args: cli(tmp_path / "var", "eval", *args, "--embed-cache", os.environ["POLICYQA_EMBED_CACHE"], check_code=0)
 
 
 @needs_evalsets
-def test_eval_slice_reports_every_figure_beside_the_naive_baseline(tmp_path):
+def test_eval_slice_reports_every_figure_beside_the_naive_baseline(tmp_path, run_eval):
     questions = [json.loads(line) for line in (EVALSETS / "ncppolicies" / "qa.jsonl").read_text(encoding="utf-8").splitlines()[:8]]
     gold = {d for q in questions for d in q["gold_doc_ids"]}
     documents = [json.loads(line) for line in (EVALSETS / "ncppolicies" / "corpus.jsonl").read_text(encoding="utf-8").splitlines()]
@@ -52,7 +47,7 @@ def test_eval_slice_reports_every_figure_beside_the_naive_baseline(tmp_path):
     assert len(report["per_question"]) == 12
 
 
-def test_bundled_gold_set_cites_the_right_document_and_declines_what_it_cannot_answer(tmp_path):
+def test_bundled_gold_set_cites_the_right_document_and_declines_what_it_cannot_answer(tmp_path, run_eval):
     out = tmp_path / "bundled.json"
     run_eval("--corpus", str(REPO_ROOT / "data" / "corpus"), "--qa", str(REPO_ROOT / "eval" / "bundled_qa.jsonl"), "--json", str(out))
     report = json.loads(out.read_text(encoding="utf-8"))

@@ -88,20 +88,10 @@ def test_a_broken_sidecar_is_reported_and_the_file_left_out(fresh_service, tmp_p
     assert fresh_service.documents() == []
 
 
-def test_metadata_given_on_the_command_line_is_stored(tmp_path):
-    import os
-    import subprocess
-    import sys
-
-    from settings import REPO_ROOT
-
-    env = {**os.environ, "POLICYQA_DATA_DIR": str(tmp_path / "var"), "HF_HUB_OFFLINE": "1"}
-    run = [sys.executable, str(REPO_ROOT / "app.py")]
+def test_metadata_given_on_the_command_line_is_stored(tmp_path, cli):
     given = ["--issuer", "新华社", "--date", "2021-08-01", "--doc-number", "新华社稿〔2021〕1号"]
-    ingest = subprocess.run(run + ["ingest", str(XINHUA), *given], capture_output=True, text=True, env=env, timeout=300)
-    assert ingest.returncode == 0, ingest.stderr
-    docs = subprocess.run(run + ["docs", "--json"], capture_output=True, text=True, env=env, timeout=300)
-    documents = json.loads(docs.stdout)
+    cli(tmp_path / "var", "ingest", XINHUA, *given, check_code=0)
+    documents = json.loads(cli(tmp_path / "var", "docs", "--json", check_code=0).stdout)
     assert len(documents) == 2, "the roundup and the report pasted after it"
     for document in documents:
         assert (document["issuer"], document["date"], document["doc_number"]) == ("新华社", "2021-08-01", "新华社稿〔2021〕1号")

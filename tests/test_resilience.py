@@ -29,6 +29,11 @@ def write_policy_folder(folder):
         (folder / f"policy-{number:03d}.txt").write_text(f"第{number}号通知\n\n{body}\n", encoding="utf-8")
 
 
+def last_change(folder) -> int:
+    """When any file under a folder last changed (ns)."""
+    return max((p.stat().st_mtime_ns for p in folder.rglob("*") if p.is_file()), default=0)
+
+
 def test_kill_nine_during_ingest_then_rerun_leaves_no_duplicate_and_nothing_missing(tmp_path):
     folder, data_dir = tmp_path / "inbox", tmp_path / "var"
     write_policy_folder(folder)
@@ -41,7 +46,10 @@ def test_kill_nine_during_ingest_then_rerun_leaves_no_duplicate_and_nothing_miss
     while not manifest.exists() and first.poll() is None and time.monotonic() < deadline:
         time.sleep(0.2)
     assert first.poll() is None, "the ingest finished before it could be interrupted; give it more files"
-    time.sleep(1.0)
+    # killed once the next chunk has begun writing to Chroma (its change stamp goes first), not between chunks
+    recorded = manifest.stat().st_mtime_ns
+    while last_change(data_dir / "chroma") <= recorded and first.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
     first.send_signal(signal.SIGKILL)
     first.wait(timeout=30)
     done_before = len(json.loads(manifest.read_text(encoding="utf-8")))

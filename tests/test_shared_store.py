@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conftest import free_port
+from conftest import eventually, free_port
 from settings import REPO_ROOT
 
 START_TIMEOUT_S = 240
@@ -105,6 +105,12 @@ def test_a_document_uploaded_through_one_app_is_answered_by_another(chroma_serve
     assert "只接受本机请求" in notice, "with no keys configured the server says so at start"
 
 
+def answer_with(url: str, question: dict, status: int) -> httpx.Response | None:
+    """The app's response to the question when it has this status, else None."""
+    response = httpx.post(url + "/api/v1/ask", json=question, timeout=60)
+    return response if response.status_code == status else None
+
+
 def test_with_the_chroma_server_stopped_requests_fail_clearly_then_recover(tmp_path):
     server = ChromaServer(tmp_path / "chroma").start()
     url, app = start_app(server.url, tmp_path / "app")
@@ -112,14 +118,13 @@ def test_with_the_chroma_server_stopped_requests_fail_clearly_then_recover(tmp_p
     try:
         assert httpx.post(url + "/api/v1/documents", files={"file": ("档案通知.txt", NEW_POLICY)}, timeout=120).status_code == 201
         server.stop()
-        time.sleep(1.5)  # past the once-a-second look at the shared store
-        down = httpx.post(url + "/api/v1/ask", json=question, timeout=60)
-        assert down.status_code == 503 and down.json()["detail"].startswith("向量库不可用")
+        # the app looks at the shared store at most once a second
+        down = eventually(lambda: answer_with(url, question, 503), what="the stopped server is noticed")
+        assert down.json()["detail"].startswith("向量库不可用")
         assert httpx.get(url + "/healthz", timeout=60).status_code == 503
         server.start()
-        time.sleep(1.5)
-        again = httpx.post(url + "/api/v1/ask", json=question, timeout=60)
-        assert again.status_code == 200 and "三十年" in again.json()["answer"]
+        again = eventually(lambda: answer_with(url, question, 200), what="the app answers again")
+        assert "三十年" in again.json()["answer"]
     finally:
         app.terminate()
         app.wait(timeout=30)
