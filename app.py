@@ -69,7 +69,7 @@ def command_ingest(settings: Settings, args) -> int:
     paths = [Path(p) for p in args.paths]
     with tqdm(total=len(policy_files(paths)), unit="文件", desc="导入", disable=None, file=sys.stderr) as bar:
         given = {"title": args.title, "issuer": args.issuer, "date": args.date, "doc_number": args.doc_number}
-        report = service.ingest(paths, progress=bar.update, metadata={k: v for k, v in given.items() if v})
+        report = service.ingest(paths, progress=bar.update, metadata=given)
     for error in report.errors:
         print(f"错误：{error}", file=sys.stderr)
     print(
@@ -162,8 +162,7 @@ def command_ask(settings: Settings, args) -> int:
         return 0
     print(answer.text)
     for c in answer.citations:
-        facts = " ".join(v for v in (c.issuer, c.doc_number, c.date) if v)
-        print(f"\n[{c.n}] 《{c.title}》 {c.section} {facts}\n    {c.text}")
+        print(f"\n{c.reference()}\n    {c.text}")
     return 0
 
 
@@ -230,7 +229,7 @@ def command_bench(settings: Settings, args) -> int:
 
 def command_course(settings: Settings, args) -> int:
     """Course material on a topic as Markdown (stdout or -o) or Word (-o); exit 1 when nothing is found."""
-    from assistant.course import TopicNotCovered, build_course
+    from assistant.course import TopicNotCovered
     from export import course_docx, course_markdown
 
     output = Path(args.output) if args.output else None
@@ -239,7 +238,7 @@ def command_course(settings: Settings, args) -> int:
         print("错误：Word 格式需要用 -o 指定输出文件，如 -o 备课.docx", file=sys.stderr)
         return 2
     try:
-        course = build_course(create_service(settings), args.topic, doc_ids=args.doc or None)
+        course = create_service(settings).course(args.topic, doc_ids=args.doc or None)
     except (TopicNotCovered, ValueError) as error:
         print(f"错误：{error}", file=sys.stderr)
         return 1

@@ -1,8 +1,18 @@
 """Answers as values: the text a reader sees and the frozen citations behind it."""
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 
+from ingest.model import SECTION_SEPARATOR
+
 NOT_FOUND = "所提供的政策文件中未找到相关规定。"
+# A cited document's facts, in the order an official document gives them, with their labels.
+FACT_LABELS = (("issuer", "发文机关"), ("doc_number", "文号"), ("date", "日期"))
+
+
+def short_section(section: str) -> str:
+    """The last two levels of a section path, enough to find the place."""
+    return SECTION_SEPARATOR.join(section.split(SECTION_SEPARATOR)[-2:])
 
 
 @dataclass(frozen=True)
@@ -23,6 +33,30 @@ class Citation:
     doc_number: str = ""
     quotes: tuple[str, ...] = ()
     score: float = 0.0
+
+    @classmethod
+    def of(cls, passage: Mapping, n: int = 0, **given) -> "Citation":
+        """The one way a citation is made: from a stored passage's fields (a retrieved Document's metadata, or a
+        StoredPassage as a dict), with `given` fields (its number, text, span, quotes, score) laid over them."""
+        fields = {name: passage.get(name, "") for name in ("passage_id", "doc_id", "title", "section", "text", "source")}
+        fields |= {name: passage.get(name) or "" for name, _ in FACT_LABELS}
+        fields |= {"start": passage.get("start", 0), "end": passage.get("end", 0), "score": passage.get("score") or 0.0}
+        return cls(n=n, **(fields | given))
+
+    def facts(self, labelled: bool = False) -> tuple[str, ...]:
+        """The document's issuing body, number and date, those it has ("发文机关：…" when labelled)."""
+        return tuple(f"{label}：{getattr(self, name)}" if labelled else getattr(self, name) for name, label in FACT_LABELS if getattr(self, name))
+
+    def place(self) -> str:
+        """Where the provision stands, in a sentence: 《title》（the last two section levels）."""
+        section = short_section(self.section)
+        return f"《{self.title}》" + (f"（{section}）" if section else "")
+
+    def reference(self) -> str:
+        """The citation as one line of a source list: [n] 《title》 › section（issuer，number，date）."""
+        where = f" › {self.section}" if self.section else ""
+        facts = "，".join(self.facts())
+        return f"[{self.n}] 《{self.title}》{where}" + (f"（{facts}）" if facts else "")
 
 
 @dataclass(frozen=True)

@@ -4,12 +4,13 @@ Rendering (Markdown, Word) lives in `export/`; this module only builds the value
 """
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 
 from assistant.answer import Citation
-from vectorstore.evidence import WeightedTerms, occurs, weigh_terms
+from assistant.quiz import QuizQuestion, make_quiz
 from ingest.clean import ITEM_PATTERN, squeeze
 from ingest.model import SECTION_SEPARATOR
+from vectorstore.evidence import WeightedTerms, occurs, weigh_terms
 from vectorstore.tokenize import (
     CJK_RUN,
     QUESTION_STOPWORDS,
@@ -73,24 +74,6 @@ class OutlineEntry:
 
 
 @dataclass(frozen=True)
-class QuizQuestion:
-    """One quiz question with its answer key and the provision that answers it.
-
-    `kind` is 填空, 判断 or 选择; `evidence` is the provision's own sentence that settles the answer;
-    for a fill-in question `blank_at` is where its answer stands in `source.text`.
-    """
-
-    kind: str
-    prompt: str
-    answer: str
-    source: Citation
-    evidence: str
-    options: tuple[str, ...] = ()
-    blank_at: int = -1
-    note: str = ""
-
-
-@dataclass(frozen=True)
 class Course:
     """Course material on one topic: provisions by document and section, outline, quiz."""
 
@@ -145,13 +128,13 @@ def phrase_idf(contexts: list[str], phrase: str) -> float:
     return math.log(1 + (len(contexts) - count + 0.5) / (count + 0.5)) if count else 0.0
 
 
-def topic_terms(service, topic: str, contexts: list[str]) -> TopicTerms:
+def topic_terms(store, topic: str, contexts: list[str]) -> TopicTerms:
     """The topic's informative words, and its phrases the documents use, weighted by IDF over the stored passages.
 
     A phrase counts beside its words so that 「不担当不作为」 weighs as one idea rather than as
     担当 and 作为, which stand in nearly every passage of a corpus on cadres.
     """
-    words = weigh_terms(topic, service.store.lexical.idf)
+    words = weigh_terms(topic, store.lexical.idf)
     phrases = [(p, phrase_idf(contexts, p)) for p in topic_phrases(topic) if p not in words.terms]
     phrases = [(p, w) for p, w in phrases if w > 0]
     return TopicTerms(
@@ -179,12 +162,10 @@ def last_heading(section: str) -> str:
     return section.split(SECTION_SEPARATOR)[-1] if section else ""
 
 
-def relevant_passage_ids(service, terms: TopicTerms, topic: str, doc_ids: list[str] | None) -> set[str]:
-    """Every stored passage on the topic: all lexical matches, each tested against the topic's words."""
-    store = service.store
+def relevant_passage_ids(store, terms: TopicTerms, topic: str, doc_ids: list[str] | None, bar: float) -> set[str]:
+    """Every stored passage on the topic: all lexical matches, each tested against `bar` of the topic's words."""
     allowed = store.matching(doc_ids, None)
     hits = store.lexical.search(topic, max(len(store), 1), allowed)
-    bar = service.settings.min_evidence
     return {pid for pid, _ in hits if terms.on_topic(f"{store.passage(pid).section}\n{store.passage(pid).text}", bar)}
 
 
@@ -210,32 +191,17 @@ def line_spans(text: str, start: int, end: int, longest: int) -> list[tuple[int,
 
 def provision_citation(passage, text: str, span: tuple[int, int], score: float) -> Citation:
     """A whole paragraph or item, verbatim from its document, as a citation record (numbered later)."""
-    return Citation(
-        n=0,
-        passage_id=passage.passage_id,
-        doc_id=passage.doc_id,
-        title=passage.title,
-        section=passage.section,
-        text=text[span[0] : span[1]].strip(),
-        start=span[0],
-        end=span[1],
-        source=passage.source,
-        issuer=passage.issuer,
-        date=passage.date,
-        doc_number=passage.doc_number,
-        score=score,
-    )
+    return Citation.of(asdict(passage), text=text[span[0] : span[1]].strip(), start=span[0], end=span[1], score=score)
 
 
-def document_provisions(service, terms: TopicTerms, doc_id: str, relevant: set[str]) -> list[Citation]:
+def document_provisions(store, terms: TopicTerms, doc_id: str, relevant: set[str], bar: float) -> list[Citation]:
     """The whole paragraphs and items of one document on the topic, in document order.
 
     A passage may hold several short paragraphs, or part of a long one: each line it overlaps is
     taken whole and tested on its own, under the passage's section.
     """
-    text, chosen = service.store.document_text(doc_id), {}
-    bar, longest = service.settings.min_evidence, LONGEST_PARAGRAPH
-    for passage in service.store.passages_of(doc_id):
+    text, chosen, longest = store.document_text(doc_id), {}, LONGEST_PARAGRAPH
+    for passage in store.passages_of(doc_id):
         if passage.passage_id not in relevant:
             continue
         for span in line_spans(text, passage.start, passage.end, longest):
@@ -265,7 +231,7 @@ def numbered(documents: list[list[Citation]]) -> list[list[Citation]]:
             if squeeze(p.text) not in seen:
                 seen.add(squeeze(p.text))
                 count += 1
-                kept.append(Citation(**{**p.__dict__, "n": count}))
+                kept.append(replace(p, n=count))
         if kept:
             result.append(kept)
     return result
@@ -279,23 +245,25 @@ def document_group(provisions: list[Citation]) -> DocumentGroup:
     )
 
 
-def collect_provisions(service, topic: str, doc_ids: list[str] | None = None) -> tuple[DocumentGroup, ...]:
+def collect_provisions(store, topic: str, doc_ids: list[str] | None = None, bar: float = 0.5) -> tuple[DocumentGroup, ...]:
     """Every provision on the topic across the stored documents (or those chosen), grouped and cited.
 
     Args:
-        service: the AssistantService whose store is searched.
+        store: the PassageStore searched (read as one state: a document added meanwhile is wholly seen or not at all).
         topic: a few words naming the topic, e.g. 「容错免责」.
         doc_ids: only these documents, when given.
+        bar: the share of the topic's weight a paragraph must hold (the service's min_evidence).
 
     Returns:
         Documents (the most on-topic first), each with its sections in document order, each section
         with its whole paragraphs verbatim as citations numbered 1, 2, …; empty when nothing matches.
     """
-    terms = topic_terms(service, topic, passage_contexts(service.store))
-    if not terms.terms:
-        return ()
-    relevant = relevant_passage_ids(service, terms, topic, doc_ids)
-    found = [document_provisions(service, terms, d, relevant) for d in sorted(service.store.doc_ids())]
+    with store.reading():
+        terms = topic_terms(store, topic, passage_contexts(store))
+        if not terms.terms:
+            return ()
+        relevant = relevant_passage_ids(store, terms, topic, doc_ids, bar)
+        found = [document_provisions(store, terms, d, relevant, bar) for d in sorted(store.doc_ids())]
     found = sorted((f for f in found if f), key=lambda ps: (-max(p.score for p in ps), -len(ps), ps[0].title))
     return tuple(document_group(ps) for ps in numbered(found))
 
@@ -328,21 +296,20 @@ def clean_topic(topic: str) -> str:
     return text
 
 
-def build_course(service, topic: str, doc_ids: list[str] | None = None, llm=None) -> Course:
+def build_course(store, topic: str, doc_ids: list[str] | None = None, bar: float = 0.5, llm=None) -> Course:
     """Course material on a topic; raises TopicNotCovered when no provision is found.
 
     Args:
-        service: the AssistantService to read the documents from.
+        store: the PassageStore to read the documents from.
         topic: the topic, e.g. 「容错免责」.
         doc_ids: only these documents, when given.
-        llm: a chat model for multiple-choice questions; the service's model when None (none: no such questions).
+        bar: the share of the topic's weight a paragraph must hold.
+        llm: a chat model for multiple-choice questions (None: no such questions).
     """
-    from assistant.quiz import make_quiz
-
     topic = clean_topic(topic)
-    documents = collect_provisions(service, topic, doc_ids)
+    documents = collect_provisions(store, topic, doc_ids, bar)
     if not documents:
-        raise TopicNotCovered(topic, missing_words(topic, passage_contexts(service.store)))
+        raise TopicNotCovered(topic, missing_words(topic, passage_contexts(store)))
     provisions = tuple(p for d in documents for p in d.provisions)
-    questions, warnings = make_quiz(provisions, service.store.lexical.idf, llm or service.llm)
+    questions, warnings = make_quiz(provisions, store.lexical.idf, llm)
     return Course(topic, documents, study_outline(documents), questions, warnings)

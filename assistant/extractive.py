@@ -5,11 +5,10 @@ from dataclasses import dataclass, replace
 
 from langchain_core.documents import Document
 
-from assistant.answer import NOT_FOUND, Answer, Citation
+from assistant.answer import NOT_FOUND, Answer, Citation, short_section
 from assistant.questions import LISTING, lead_line
 from ingest.clean import squeeze
 from ingest.metadata import DOCUMENT_TYPES
-from ingest.model import SECTION_SEPARATOR
 from ingest.structure import sentence_spans
 from vectorstore.evidence import WeightedTerms, passage_context, weigh_terms
 
@@ -95,40 +94,16 @@ def pick_quotes(candidates: list[SentenceCandidate], max_quotes: int, margin: fl
     return by_rank
 
 
-def short_section(section: str) -> str:
-    """The last two levels of a section path, enough to find the place."""
-    return SECTION_SEPARATOR.join(section.split(SECTION_SEPARATOR)[-2:])
-
-
 def make_citation(n: int, document: Document, quotes: tuple[str, ...]) -> Citation:
     """A citation record for a retrieved passage."""
-    m = document.metadata
-    return Citation(
-        n=n,
-        passage_id=m["passage_id"],
-        doc_id=m["doc_id"],
-        title=m["title"],
-        section=m["section"],
-        text=document.page_content,
-        start=m["start"],
-        end=m["end"],
-        source=m["source"],
-        issuer=m.get("issuer", ""),
-        date=m.get("date", ""),
-        doc_number=m.get("doc_number", ""),
-        quotes=quotes,
-        score=m.get("score", 0.0),
-    )
+    return Citation.of({**document.metadata, "text": document.page_content}, n, quotes=quotes)
 
 
 def quote_line(citation: Citation) -> str:
     """One line of the answer: where the provision stands and its verbatim words."""
-    place = f"《{citation.title}》"
-    if citation.section:
-        place += f"（{short_section(citation.section)}）"
     quoted = "……".join(citation.quotes)
     verb = "规定" if OFFICIAL_TITLE.search(citation.title) else ""
-    return f"{place}{verb}：\n「{quoted}」[{citation.n}]"
+    return f"{citation.place()}{verb}：\n「{quoted}」[{citation.n}]"
 
 
 def best_similarity(documents: list[Document]) -> float:

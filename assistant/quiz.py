@@ -14,8 +14,6 @@ from dataclasses import dataclass
 from langchain_core.messages import HumanMessage, SystemMessage
 
 from assistant.answer import Citation
-from assistant.course import QuizQuestion
-from assistant.extractive import short_section
 from vectorstore.evidence import weigh_terms
 from ingest.clean import squeeze
 from ingest.structure import sentence_spans
@@ -65,6 +63,24 @@ TRUE, FALSE = "正确", "错误"
 
 
 @dataclass(frozen=True)
+class QuizQuestion:
+    """One quiz question with its answer key and the provision that answers it.
+
+    `kind` is 填空, 判断 or 选择; `evidence` is the provision's own sentence that settles the answer;
+    for a fill-in question `blank_at` is where its answer stands in `source.text`.
+    """
+
+    kind: str
+    prompt: str
+    answer: str
+    source: Citation
+    evidence: str
+    options: tuple[str, ...] = ()
+    blank_at: int = -1
+    note: str = ""
+
+
+@dataclass(frozen=True)
 class Blank:
     """A word of a provision worth blanking: where it stands and how informative it is."""
 
@@ -101,12 +117,6 @@ def blank_candidates(provision: Citation, idf) -> list[Blank]:
     return sorted(found, key=lambda b: (-b.weight, -len(b.word), b.at))
 
 
-def place(provision: Citation) -> str:
-    """Where a provision stands, as a question names it."""
-    section = short_section(provision.section)
-    return f"《{provision.title}》" + (f"（{section}）" if section else "")
-
-
 def sentence_at(provision: Citation, at: int) -> tuple[int, str]:
     """The sentence of the provision holding offset `at`, with its own offset."""
     for offset, sentence in sentences(provision):
@@ -120,7 +130,7 @@ def fill_in(provision: Citation, blank: Blank) -> QuizQuestion:
     offset, sentence = sentence_at(provision, blank.at)
     inner = blank.at - offset
     gapped = sentence[:inner] + BLANK + sentence[inner + len(blank.word) :]
-    prompt = f"根据{place(provision)}，填空：{gapped}"
+    prompt = f"根据{provision.place()}，填空：{gapped}"
     return QuizQuestion("填空", prompt, blank.word, provision, sentence, blank_at=blank.at)
 
 
@@ -170,7 +180,7 @@ def altered(provision: Citation) -> tuple[str, str, str] | None:
 
 def true_false(provision: Citation, statement: str, evidence: str, note: str = "") -> QuizQuestion:
     """A true/false question: is the statement what the provision says?"""
-    prompt = f"判断正误：根据{place(provision)}，「{statement}」"
+    prompt = f"判断正误：根据{provision.place()}，「{statement}」"
     return QuizQuestion("判断", prompt, FALSE if note else TRUE, provision, evidence, note=note)
 
 
@@ -212,7 +222,7 @@ def make_quiz(provisions: tuple[Citation, ...], idf, llm=None) -> tuple[tuple[Qu
 
 def quiz_messages(provisions: tuple[Citation, ...]) -> list:
     """The prompt asking a model for multiple-choice questions on numbered provisions (given as data)."""
-    shown = "\n\n".join(f"[{p.n}] {place(p)}\n{p.text}" for p in provisions[:MAX_LLM_PROVISIONS])
+    shown = "\n\n".join(f"[{p.n}] {p.place()}\n{p.text}" for p in provisions[:MAX_LLM_PROVISIONS])
     count = str(min(len(provisions), MAX_LLM_PROVISIONS))
     return [SystemMessage(render_prompt("quiz")), HumanMessage(render_prompt("quiz_user", provisions=shown, count=count))]
 
@@ -252,7 +262,7 @@ def checked_choice(item: dict, by_number: dict[int, Citation], idf) -> QuizQuest
         return f"「{question}」的正确选项在所引规定中找不到依据"
     if any(supported(o, provision, idf) for i, o in enumerate(options) if i != key):
         return f"「{question}」有不止一个选项符合所引规定"
-    prompt = f"根据{place(provision)}，{question}"
+    prompt = f"根据{provision.place()}，{question}"
     return QuizQuestion("选择", prompt, OPTION_LETTERS[key], provision, options[key], options=options)
 
 

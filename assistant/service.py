@@ -10,6 +10,7 @@ import numpy as np
 from langchain_core.documents import Document
 
 from assistant.answer import Answer, Reply
+from assistant.course import Course, build_course
 from assistant.crosslingual import is_english, translate
 from assistant.extractive import compose_extractive_answer
 from assistant.llm import condense, llm_answer, llm_stream, with_notice
@@ -242,6 +243,13 @@ class AssistantService:
             "llm": self.settings.llm_model or "default" if self.settings.llm_base_url else None,
             "store": self.settings.chroma_url or "embedded",
         }
+
+    def course(self, topic: str, doc_ids: list[str] | None = None, llm=None) -> Course:
+        """Course material on a topic (every provision, an outline, a quiz); raises TopicNotCovered, or ValueError for a bad topic.
+
+        `llm` writes multiple-choice questions; the service's model when None.
+        """
+        return build_course(self.store, topic, doc_ids, self.settings.min_evidence, llm or self.llm)
 
     def feedback(self):
         """Readers' 👍/👎 on answers: a FeedbackStore in SQLite under the data directory."""

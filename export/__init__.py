@@ -1,6 +1,7 @@
-"""Rendering course material at the edge: Markdown and Word (.docx) from the values in assistant.course."""
+"""Rendering course material at the edge: Markdown, Word (.docx) and JSON data from the values in assistant.course."""
 
+from export.data import course_dict
 from export.docx import course_docx, write_course_docx
 from export.markdown import course_markdown
 
-__all__ = ["course_docx", "course_markdown", "write_course_docx"]
+__all__ = ["course_dict", "course_docx", "course_markdown", "write_course_docx"]

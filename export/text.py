@@ -1,8 +1,8 @@
 """The Chinese wording both renderings share: headings, facts about a document, questions, answers, sources."""
 
 from assistant.answer import Citation
-from assistant.course import Course, DocumentGroup, QuizQuestion
-from assistant.extractive import short_section
+from assistant.course import Course, DocumentGroup
+from assistant.quiz import QuizQuestion
 
 PARTS = ("一、学习提纲", "二、规定原文", "三、练习题", "四、参考答案", "五、出处")
 KINDS = {"填空": "填空题", "判断": "判断题", "选择": "单项选择题"}
@@ -23,8 +23,7 @@ def summary_line(course: Course) -> str:
 
 def document_facts(document: DocumentGroup) -> str:
     """Issuing body, document number and date of a document, where known."""
-    facts = [("发文机关", document.issuer), ("文号", document.doc_number), ("日期", document.date)]
-    return "；".join(f"{label}：{value}" for label, value in facts if value)
+    return "；".join(document.provisions[0].facts(labelled=True)) if document.provisions else ""
 
 
 def mark(n: int) -> str:
@@ -51,15 +50,9 @@ def answer_line(question: QuizQuestion) -> str:
     """A question's key with the provision's own words that settle it and where they stand."""
     note = f"（{question.note}）" if question.note else ""
     source = question.source
-    place = f"《{source.title}》" + (f"（{short_section(source.section)}）" if source.section else "")
-    return f"答案：{question.answer}{note}。依据{place}：「{question.evidence}」{mark(source.n)}"
+    return f"答案：{question.answer}{note}。依据{source.place()}：「{question.evidence}」{mark(source.n)}"
 
 
 def source_line(citation: Citation) -> str:
     """Where a provision stands: document, section, metadata, file and character offsets."""
-    parts = [f"《{citation.title}》"]
-    if citation.section:
-        parts.append(citation.section)
-    parts += [v for v in (citation.issuer, citation.doc_number, citation.date) if v]
-    parts.append(f"来源：{citation.source}，第 {citation.start}–{citation.end} 字")
-    return f"{mark(citation.n)} " + "；".join(parts)
+    return f"{citation.reference()}；来源：{citation.source}，第 {citation.start}–{citation.end} 字"

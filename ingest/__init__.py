@@ -6,7 +6,7 @@ from pathlib import Path
 from ingest.articles import article_spans, article_titles, split_at_topic_breaks
 from ingest.clean import clean_policy_text, squeeze
 from ingest.loaders import IngestError, read_policy_text
-from ingest.metadata import extract_metadata, extract_title
+from ingest.metadata import extract_metadata, extract_title, given_metadata
 from ingest.model import SECTION_SEPARATOR, Passage, PolicyDocument
 from ingest.structure import blocks_of, split_policy_text
 from settings import PASSAGE_MAX_CHARS
@@ -47,7 +47,7 @@ def build_document(
     doc_id = doc_id or document_id(cleaned)
     blocks = blocks_of(cleaned)
     title = title or extract_title(blocks, fallback=Path(source).stem)
-    metadata = {**extract_metadata(blocks, title), **{k: v for k, v in (metadata or {}).items() if v}}
+    metadata = {**extract_metadata(blocks, title), **given_metadata(metadata)}
     document = PolicyDocument(doc_id=doc_id, title=title, source=source, text=cleaned, metadata=metadata)
     return document, split_policy_text(cleaned, doc_id, title, max_chars)
 

@@ -82,6 +82,11 @@ def iso_date(match: re.Match) -> str:
     return f"{year:04d}-{month:02d}-{day:02d}"
 
 
+def given_metadata(metadata: dict | None) -> dict:
+    """Metadata a user gave (title, issuer, date, doc_number), spaces trimmed and blank fields dropped."""
+    return {k: v.strip() for k, v in (metadata or {}).items() if isinstance(v, str) and v.strip()}
+
+
 def sidecar_metadata(path: Path) -> dict:
     """Metadata a user gave for a file in `<file>.meta.json` beside it (title, issuer, date, doc_number)."""
     sidecar = path.with_name(path.name + SIDECAR_SUFFIX)

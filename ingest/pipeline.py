@@ -15,7 +15,7 @@ from pathlib import Path
 from ingest import load_policy_file, parse_policy_text
 from ingest.loaders import SIDECAR_SUFFIX, IngestError, policy_files
 from ingest.manifest import SourceManifest, file_digest
-from ingest.metadata import sidecar_metadata, with_metadata
+from ingest.metadata import given_metadata, sidecar_metadata, with_metadata
 
 CHUNK_FILES = 32
 UPLOADS_DIR = "uploads"
@@ -89,7 +89,7 @@ class IngestPipeline:
             if p.resolve() in named or store_dir not in p.resolve().parents
         ]
         manifest = SourceManifest(self.manifest_path)
-        given = {k: v for k, v in (metadata or {}).items() if v}
+        given = given_metadata(metadata)
         for start in range(0, len(files), CHUNK_FILES):
             chunk = files[start : start + CHUNK_FILES]
             self._ingest_chunk(chunk, manifest, given, report)

@@ -1,5 +1,6 @@
 """The REST API, the OpenAI-compatible endpoint, keys, limits, CORS and framing, over real HTTP against the served app."""
 
+import io
 import socket
 
 import httpx
@@ -271,3 +272,33 @@ def test_each_question_is_retrieved_once(api, retrievals, path, body):
     response = httpx.post(api + path, json=body, headers=bearer(READ), timeout=60)
     assert response.status_code == 200 and TRUE_QUOTE in response.text
     assert len(retrievals) == 1, retrievals
+
+
+def test_course_material_comes_as_json_as_word_and_as_markdown(api):
+    from docx import Document
+
+    topic = {"topic": "容错免责"}
+    material = httpx.post(api + "/api/v1/course", json=topic, headers=bearer(READ), timeout=120)
+    assert material.status_code == 200, material.text
+    data = material.json()
+    provisions = [p for d in data["documents"] for s in d["sections"] for p in s["provisions"]]
+    assert data["topic"] == "容错免责" and data["provisions"] == len(provisions) > 0
+    assert any(TRUE_QUOTE in p["text"] for p in provisions) and all({"doc_id", "section", "start", "end"} <= set(p) for p in provisions)
+    assert data["questions"] and all(1 <= q["provision"] <= len(provisions) for q in data["questions"])
+
+    word = httpx.post(api + "/api/v1/course", json={**topic, "format": "docx"}, headers=bearer(READ), timeout=120)
+    assert word.status_code == 200 and word.headers["content-type"].startswith("application/vnd.openxmlformats")
+    assert "attachment" in word.headers["content-disposition"]
+    texts = [p.text for p in Document(io.BytesIO(word.content)).paragraphs]
+    assert any(TRUE_QUOTE in t for t in texts)
+
+    markdown = httpx.post(api + "/api/v1/course", json={**topic, "format": "md"}, headers=bearer(READ), timeout=120)
+    assert markdown.status_code == 200 and markdown.text.startswith("# 备课材料：容错免责") and TRUE_QUOTE in markdown.text
+
+
+def test_course_material_on_a_topic_the_documents_lack_is_a_clear_404(api):
+    missing = httpx.post(api + "/api/v1/course", json={"topic": "个人所得税专项附加扣除"}, headers=bearer(READ), timeout=120)
+    assert missing.status_code == 404 and "未找到与「个人所得税专项附加扣除」相关的规定" in missing.json()["detail"]
+    blank = httpx.post(api + "/api/v1/course", json={"topic": "  "}, headers=bearer(READ), timeout=60)
+    assert blank.status_code == 422 and "请输入备课主题" in blank.json()["detail"]
+    assert httpx.post(api + "/api/v1/course", json={"topic": "容错免责"}, timeout=60).status_code == 401

@@ -12,7 +12,7 @@ from docx.oxml.ns import qn
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 
-from assistant.course import TopicNotCovered, build_course, collect_provisions
+from assistant.course import TopicNotCovered, collect_provisions
 from assistant.llm import make_llm
 from assistant.quiz import BLANK
 from conftest import free_port, make_settings
@@ -20,7 +20,7 @@ from export import course_docx, course_markdown
 from ingest.clean import squeeze
 from llm_standin import StandInChatServer
 from settings import REPO_ROOT
-from sysdeps import ensure_programs
+from sysdeps import require_programs
 from web.course_tab import add_course_tab
 
 TOPIC = "容错免责"
@@ -63,7 +63,7 @@ OTHER_ARTICLES = ("第三条", "第八条", "第十四条")
 
 @pytest.fixture(scope="module")
 def course(sample_service):
-    return build_course(sample_service, TOPIC)
+    return sample_service.course(TOPIC)
 
 
 @pytest.fixture(scope="module")
@@ -98,7 +98,7 @@ def test_the_exemption_provision_is_collected_verbatim_with_its_citation(course,
 
 
 def test_every_provision_on_a_topic_is_collected_whole_in_document_order(data_service):
-    documents = collect_provisions(data_service, DATA_TOPIC)
+    documents = collect_provisions(data_service.store, DATA_TOPIC, bar=data_service.settings.min_evidence)
     assert len(documents) == 1
     provisions = documents[0].provisions
     assert len(provisions) > data_service.settings.top_k, "more than the retriever's top k"
@@ -158,7 +158,7 @@ def test_true_false_statements_are_the_provision_or_clearly_differ_from_it(cours
 
 
 def test_a_number_or_a_permission_is_what_a_false_statement_changes(data_service):
-    course = build_course(data_service, DATA_TOPIC)
+    course = data_service.course(DATA_TOPIC)
     false = {q.source.text.split(" ")[0]: q for q in course.questions if q.kind == "判断" and q.answer == "错误"}
     assert "原文为「1」" in false["第七条"].note
     assert "原文为「不得」" in false["第六条"].note
@@ -195,15 +195,15 @@ def test_markdown_holds_the_same_material_with_document_text_escaped(course, dat
         assert heading in text
     key = next(p for p in course.provisions if KEY_PROVISION in p.text)
     assert f"> {key.text} [{key.n}]" in text
-    data = course_markdown(build_course(data_service, DATA_TOPIC))
+    data = course_markdown(data_service.course(DATA_TOPIC))
     assert r"\<b\>批量下载\</b\>和\*接口调用\*" in data
     assert "<b>" not in data
 
 
 def test_an_uncovered_topic_is_said_plainly(sample_service):
     with pytest.raises(TopicNotCovered, match=f"未找到与「{UNCOVERED}」相关的规定"):
-        build_course(sample_service, UNCOVERED)
-    assert collect_provisions(sample_service, UNCOVERED) == ()
+        sample_service.course(UNCOVERED)
+    assert collect_provisions(sample_service.store, UNCOVERED, bar=sample_service.settings.min_evidence) == ()
 
 
 def test_cli_writes_word_and_refuses_an_uncovered_topic_without_writing(tmp_path, cli):
@@ -240,7 +240,7 @@ def test_a_model_adds_multiple_choice_questions_and_unsupported_ones_are_dropped
     key = next(p for p in course.provisions if KEY_PROVISION in p.text)
     other = next(p for p in course.provisions if p.n != key.n)
     llm = GenericFakeChatModel(messages=iter([AIMessage(content=f"```json\n{model_questions(key.n, other.n)}\n```")]))
-    with_model = build_course(sample_service, TOPIC, llm=llm)
+    with_model = sample_service.course(TOPIC, llm=llm)
     choices = [q for q in with_model.questions if q.kind == "选择"]
     assert [(q.answer, q.evidence) for q in choices] == [("B", "可以不予或者免于追究责任"), ("B", "可以暂缓或者不进行函询")]
     assert all(q.evidence in q.source.text and len(q.options) == 4 for q in choices)
@@ -254,7 +254,7 @@ def test_multiple_choice_through_an_openai_compatible_server_gets_the_provisions
     try:
         server.replies.append(model_questions(key.n, key.n))
         llm = make_llm(make_settings(tmp_path, llm_base_url=server.base_url, llm_model="qwen-standin", llm_timeout=5))
-        with_model = build_course(sample_service, TOPIC, llm=llm)
+        with_model = sample_service.course(TOPIC, llm=llm)
     finally:
         server.stop()
     messages = server.requests[-1]["messages"]
@@ -265,7 +265,7 @@ def test_multiple_choice_through_an_openai_compatible_server_gets_the_provisions
 
 def test_a_failing_model_leaves_the_extractive_quiz_with_a_warning(sample_service, course):
     llm = GenericFakeChatModel(messages=iter([]))
-    with_model = build_course(sample_service, TOPIC, llm=llm)
+    with_model = sample_service.course(TOPIC, llm=llm)
     assert [q.prompt for q in with_model.questions] == [q.prompt for q in course.questions]
     assert any("未生成选择题" in w for w in with_model.warnings)
 
@@ -294,7 +294,7 @@ def test_the_course_tab_shows_escaped_material_and_offers_both_files(data_servic
 @pytest.fixture(scope="module")
 def rendered(course, tmp_path_factory):
     """The Word file rendered by scripts/render_docx.py (LibreOffice to PDF, pages to PNG)."""
-    ensure_programs({"libreoffice": ["libreoffice-writer", "fonts-noto-cjk"]})
+    require_programs({"libreoffice": ["libreoffice-writer-nogui", "fonts-noto-cjk"]})
     if not subprocess.run(["fc-list", ":lang=zh"], check=False, capture_output=True, text=True).stdout.strip():
         pytest.fail("没有中文字体：请安装 Debian 软件包 fonts-noto-cjk")
     folder = tmp_path_factory.mktemp("rendered")

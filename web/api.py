@@ -1,18 +1,23 @@
 """The REST API under /api/v1 and the health check: thin routes over the assistant service."""
 
-from typing import Annotated
+from typing import Annotated, Literal
+from urllib.parse import quote
 
 from fastapi import APIRouter, File, Form, HTTPException, UploadFile
 from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse, Response
 from langchain_core.documents import Document
 from pydantic import BaseModel, ConfigDict, Field
 
 from assistant import AssistantService, QuestionError
+from assistant.course import TopicNotCovered
+from export import course_docx, course_dict, course_markdown
 from ingest import IngestError
 from settings import Settings
 from vectorstore.chroma import StoreError
 
 SCORE_FIELDS = ("score", "lexical_rank", "dense_rank", "similarity")
+DOCX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
 class Turn(BaseModel):
@@ -42,6 +47,28 @@ class SearchRequest(BaseModel):
     k: int = Field(8, ge=1, le=50, description="返回的段落数")
     doc_ids: list[str] | None = None
     filters: dict[str, str] | None = None
+
+
+class CourseRequest(BaseModel):
+    """A topic to gather course material on."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    topic: str = Field(description="备课主题", examples=["容错免责"])
+    doc_ids: list[str] | None = Field(None, description="只在这些文档中查找")
+    format: Literal["json", "docx", "md"] = Field("json", description="json（默认）、docx（Word 文件）或 md（Markdown）")
+
+
+def course_response(course, form: str) -> Response:
+    """Course material in the format asked for: JSON, a Word file or Markdown, the files named after the topic."""
+    if form == "json":
+        return JSONResponse(course_dict(course))
+    body, media, suffix = (
+        (course_docx(course), DOCX_MEDIA_TYPE, "docx") if form == "docx"
+        else (course_markdown(course).encode("utf-8"), "text/markdown; charset=utf-8", "md")
+    )
+    name = quote(f"备课-{course.topic}.{suffix}")
+    return Response(body, media_type=media, headers={"Content-Disposition": f"attachment; filename*=UTF-8''{name}"})
 
 
 def passage_result(document: Document) -> dict:
@@ -106,8 +133,7 @@ def api_router(service: AssistantService, settings: Settings) -> APIRouter:
         doc_number: Annotated[str | None, Form()] = None,
     ) -> dict:
         content = await file.read()
-        given = {"title": title, "issuer": issuer, "date": date, "doc_number": doc_number}
-        metadata = {k: v for k, v in given.items() if v}
+        metadata = {"title": title, "issuer": issuer, "date": date, "doc_number": doc_number}
         try:
             report = await run_in_threadpool(service.ingest_upload, file.filename or "", content, metadata)
         except IngestError as error:
@@ -125,5 +151,15 @@ def api_router(service: AssistantService, settings: Settings) -> APIRouter:
         except KeyError as error:
             raise HTTPException(status_code=404, detail=f"没有编号为 {doc_id} 的文档") from error
         return {"doc_id": doc_id, "passages_removed": removed}
+
+    @router.post("/course", summary="备课材料：某一主题的全部规定（附出处）、学习提纲和练习题（JSON、Word 或 Markdown）")
+    def course(request: CourseRequest) -> Response:
+        try:
+            material = service.course(request.topic, doc_ids=request.doc_ids)
+        except TopicNotCovered as error:
+            raise HTTPException(status_code=404, detail=str(error)) from error
+        except ValueError as error:
+            raise unprocessable(error) from error
+        return course_response(material, request.format)
 
     return router

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import gradio as gr
 
-from assistant.course import Course, TopicNotCovered, build_course
+from assistant.course import Course, TopicNotCovered
 from export import course_docx, course_markdown
 from export.text import (
     PARTS,
@@ -82,7 +82,7 @@ def course_files(course: Course) -> tuple[str, str]:
 def prepare_course(service, topic: str) -> tuple[str, str | None, str | None]:
     """The page's HTML and the two download paths for a topic; a message and no files when nothing is found."""
     try:
-        course = build_course(service, topic)
+        course = service.course(topic)
     except (TopicNotCovered, ValueError) as error:
         return f'<p class="course-message">{escaped(str(error))}</p>', None, None
     notes = "".join(f"<p><i>{escaped(w)}</i></p>" for w in course.warnings)

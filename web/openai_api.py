@@ -16,7 +16,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from assistant import Answer, AssistantService, Citation, QuestionError
+from assistant import Answer, AssistantService, QuestionError
 from assistant.answer import citation_dict
 
 MODEL_ID = "policyqa"
@@ -48,18 +48,11 @@ class ChatRequest(BaseModel):
     stream: bool = False
 
 
-def source_line(citation: Citation) -> str:
-    """A citation as one line of the source list under an answer."""
-    facts = "，".join(v for v in (citation.issuer, citation.doc_number, citation.date) if v)
-    where = f" › {citation.section}" if citation.section else ""
-    return f"[{citation.n}] 《{citation.title}》{where}" + (f"（{facts}）" if facts else "")
-
-
 def message_content(answer: Answer) -> str:
     """The answer text followed by its source list, as a chat client shows it."""
     if not answer.citations:
         return answer.text
-    return answer.text + "\n\n来源：\n" + "\n".join(source_line(c) for c in answer.citations)
+    return answer.text + "\n\n来源：\n" + "\n".join(c.reference() for c in answer.citations)
 
 
 def question_and_history(request: ChatRequest) -> tuple[str, list[dict]]:

@@ -70,11 +70,7 @@ def surrounding_text(document_text: str, citation: Citation, radius: int = CONTE
 
 def document_facts(citation: Citation) -> str:
     """The issuing body, date and document number of the cited document, where known."""
-    facts = [
-        f"{label}：{html.escape(value)}"
-        for label, value in (("发文机关", citation.issuer), ("日期", citation.date), ("文号", citation.doc_number))
-        if value
-    ]
+    facts = [html.escape(fact) for fact in citation.facts(labelled=True)]
     return f"<p><small>{' · '.join(facts)}</small></p>" if facts else ""
 
 
@@ -145,9 +141,8 @@ def render_evidence(documents: list[Document]) -> str:
 
 def citation_markdown(citation: Citation) -> str:
     """One citation for a Markdown export: where it is from, then the passage as a quote."""
-    facts = " · ".join(v for v in (citation.section, citation.issuer, citation.date, citation.doc_number) if v)
     quoted = "\n".join(f"> {line}" for line in citation.text.splitlines() or [""])
-    return f"[{citation.n}] 《{citation.title}》{(' ' + facts) if facts else ''}\n\n{quoted}\n"
+    return f"{citation.reference()}\n\n{quoted}\n"
 
 
 def conversation_markdown(turns: list[tuple[str, Answer | str]]) -> str:

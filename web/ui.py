@@ -323,11 +323,6 @@ def build_admin() -> dict:
     }
 
 
-def upload_metadata(**given: str) -> dict:
-    """The metadata an administrator typed for an upload, blanks dropped."""
-    return {key: value.strip() for key, value in given.items() if value and value.strip()}
-
-
 def ingest_uploads(service: AssistantService, paths: list[str], metadata: dict, max_mb: int, progress) -> str:
     """Ingest uploaded files one by one with progress; a Markdown summary of what happened to each."""
     lines = []
@@ -368,7 +363,7 @@ def wire_admin(service: AssistantService, settings, admin: dict, chat: dict) -> 
     def on_ingest(is_admin, paths, title, issuer, date, doc_number, progress=gr.Progress()):  # noqa: B008 - how Gradio passes a progress bar
         if not is_admin:
             return ("请先解锁。", *[gr.skip()] * 4)
-        metadata = upload_metadata(title=title, issuer=issuer, date=date, doc_number=doc_number)
+        metadata = {"title": title, "issuer": issuer, "date": date, "doc_number": doc_number}
         summary = ingest_uploads(service, list(paths or []), metadata, settings.max_upload_mb, progress)
         return (summary, *refreshed())
 
