@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from conftest import make_settings
 from serving import served
-from sysdeps import ensure_programs
+from sysdeps import require_programs
 
 from settings import REPO_ROOT
 
@@ -33,7 +33,7 @@ PLANTED_POLICY = """关于网页维护安全巡检的通知<script>alert(3)</scr
 
 @pytest.fixture(scope="module")
 def browser():
-    ensure_programs({"chromium": ["chromium", "fonts-noto-cjk"]})
+    require_programs({"chromium": ["chromium", "fonts-noto-cjk"]})
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:

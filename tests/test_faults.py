@@ -68,13 +68,13 @@ def test_a_full_disk_stops_an_ingest_clearly_and_loses_nothing(small_disk):
     assert service.ask(QUESTION).text == answer
     assert stored <= chroma_ids(service)
     service.store.refresh_if_changed(max_age=0)
-    assert set(service.store.lexical.ids) == chroma_ids(service)
+    assert service.store.passage_ids() == chroma_ids(service)
 
     (small_disk / "filler").unlink()
     report = service.ingest_texts([{"text": NEW_POLICY, "source": "new.txt"}])
     assert report.passages_added > 0
     assert "一千二百元" in service.ask(NEW_QUESTION).text
-    assert stored <= chroma_ids(service) == set(service.store.lexical.ids)
+    assert stored <= chroma_ids(service) == service.store.passage_ids()
 
 
 def test_a_read_only_store_folder_is_named_and_nothing_is_lost(small_disk):
@@ -97,5 +97,5 @@ def test_a_read_only_store_folder_is_named_and_nothing_is_lost(small_disk):
     assert mount("-o", "remount,rw", str(small_disk))
     service = create_service(make_settings(data_dir, ingest_sample_when_empty=False))
     assert service.documents() == stored
-    assert set(service.store.lexical.ids) == chroma_ids(service)
+    assert service.store.passage_ids() == chroma_ids(service)
     assert not service.ask(QUESTION).refused

@@ -64,5 +64,5 @@ def test_kill_nine_during_ingest_then_rerun_leaves_no_duplicate_and_nothing_miss
     expected = {p.passage_id for path in sorted(folder.iterdir()) for _, passages in load_policy_file(path) for p in passages}
     stored = service.store.vectors.get(include=[])["ids"]
     assert len(stored) == len(set(stored)) == len(expected)
-    assert set(stored) == expected == set(service.store.lexical.ids)
+    assert set(stored) == expected == service.store.passage_ids()
     assert len(json.loads(manifest.read_text(encoding="utf-8"))) == FILES

@@ -95,13 +95,13 @@ def test_changed_file_replaces_its_old_passages(fresh_service, tmp_path):
     path = tmp_path / "policy.txt"
     shutil.copy(HUBEI, path)
     fresh_service.ingest([path])
-    old_ids = set(fresh_service.store.lexical.ids)
+    old_ids = fresh_service.store.passage_ids()
     path.write_text(HUBEI.read_text(encoding="utf-8") + "\n\n新增一条：对基层干部每年安排一次专题培训。\n", encoding="utf-8")
     fresh_service.ingest([path])
     documents = fresh_service.documents()
     assert len(documents) == 2 and {d["source"] for d in documents} == {str(path)}
     assert any("专题培训。" in fresh_service.document_text(d["doc_id"]) for d in documents)
-    assert set(fresh_service.store.lexical.ids) != old_ids
+    assert fresh_service.store.passage_ids() != old_ids
     assert len(fresh_service.store.vectors.get(include=[])["ids"]) == len(fresh_service.store.lexical)
 
 
@@ -111,7 +111,7 @@ def test_remove_deletes_a_document_from_chroma_and_the_lexical_index(fresh_servi
     removed = fresh_service.remove(hubei["doc_id"])
     assert removed == hubei["passages"]
     assert hubei["doc_id"] not in [d["doc_id"] for d in fresh_service.documents()]
-    assert all(fresh_service.store.passage(i).doc_id != hubei["doc_id"] for i in fresh_service.store.lexical.ids)
+    assert all(fresh_service.store.passage(i).doc_id != hubei["doc_id"] for i in fresh_service.store.passage_ids())
     remaining = fresh_service.store.vectors.get(include=["metadatas"])["metadatas"]
     assert remaining and all(m["doc_id"] != hubei["doc_id"] for m in remaining)
     assert fresh_service.ask(EXEMPTION).refused
@@ -164,7 +164,7 @@ def test_a_new_passage_size_re_splits_files_ingested_before(tmp_path):
     service.ingest([HUBEI])
     expected = {p.passage_id for _, passages in load_policy_file(HUBEI, 800) for p in passages}
     assert expected != {p.passage_id for _, passages in load_policy_file(HUBEI, 300) for p in passages}
-    assert set(service.store.lexical.ids) == expected
+    assert service.store.passage_ids() == expected
     assert set(service.store.vectors.get(include=[])["ids"]) == expected
 
 

@@ -39,7 +39,7 @@ def test_a_restart_loads_the_saved_index_instead_of_reading_chroma(tmp_path, mon
 
     monkeypatch.setattr(PassageStore, "synchronise", no_reading)
     again = reopened(tmp_path)
-    assert set(again.store.lexical.ids) == chroma_ids(again)
+    assert again.store.passage_ids() == chroma_ids(again)
     assert again.ask(QUESTION).text == expected.text
     assert again.store.passages_of(expected.citations[0].doc_id) == first.store.passages_of(expected.citations[0].doc_id)
 
@@ -50,7 +50,7 @@ def test_a_damaged_saved_index_is_rebuilt_from_chroma(tmp_path):
     for segment in first.store.index_dir.glob("seg-*.npz"):
         segment.write_bytes(b"not an index")
     again = reopened(tmp_path)
-    assert set(again.store.lexical.ids) == chroma_ids(again)
+    assert again.store.passage_ids() == chroma_ids(again)
     assert again.ask(QUESTION).text == expected
 
 
@@ -60,8 +60,8 @@ def test_a_saved_index_behind_chroma_is_brought_in_line(tmp_path):
     gone = [p.passage_id for p in first.store.passages_of(doc_id)]
     first.store.vectors.delete(ids=gone)  # a change the saved index never heard of
     again = reopened(tmp_path)
-    assert set(again.store.lexical.ids) == chroma_ids(again)
-    assert not set(gone) & set(again.store.lexical.ids)
+    assert again.store.passage_ids() == chroma_ids(again)
+    assert not set(gone) & again.store.passage_ids()
     assert doc_id not in again.store.doc_ids()
 
 
@@ -74,7 +74,7 @@ def test_an_index_that_could_not_be_saved_is_caught_up_at_the_next_start(tmp_pat
     assert len(first.store) > 0 and not first.store.index_dir.exists()
     monkeypatch.undo()
     again = reopened(tmp_path)
-    assert set(again.store.lexical.ids) == chroma_ids(again) == set(first.store.lexical.ids)
+    assert again.store.passage_ids() == chroma_ids(again) == first.store.passage_ids()
     assert not again.ask(QUESTION).refused
 
 
@@ -83,8 +83,8 @@ def test_removing_a_document_updates_the_index_in_place(tmp_path):
     doc_id = service.ask(QUESTION).citations[0].doc_id
     removed = service.remove(doc_id)
     assert removed > 0
-    assert set(service.store.lexical.ids) == chroma_ids(service)
-    assert all(service.store.passage(i).doc_id != doc_id for i in service.store.lexical.ids)
-    assert set(reopened(tmp_path).store.lexical.ids) == chroma_ids(service)
+    assert service.store.passage_ids() == chroma_ids(service)
+    assert all(service.store.passage(i).doc_id != doc_id for i in service.store.passage_ids())
+    assert reopened(tmp_path).store.passage_ids() == chroma_ids(service)
     with pytest.raises(FileNotFoundError):
         service.document_text(doc_id)

@@ -116,7 +116,6 @@ def test_an_index_loaded_from_disk_and_added_to_scores_as_one_built_at_once(tmp_
     loaded, _ = LexicalIndex.load(tmp_path)
     loaded.add(ids[half:], texts[half:])  # bigrams already known must keep their term, new ones get theirs
     assert len(loaded.vocabulary.terms) == len(set(loaded.vocabulary.terms))
-    assert (np.diff(loaded._grams[0]) > 0).all()  # the bigram table read back is in code order, each bigram once
     for question in QUESTIONS:
         theirs = [(ids[i], score) for i, score in bm25s_ranking(texts, question, 8)]
         assert same_ranking(loaded.search(question, 8), theirs)

@@ -1,10 +1,9 @@
 """The passage store: Chroma's passages, the lexical index and passage table that mirror them, and document texts.
 
-Chroma is the one source of truth. A change stamp (`ChangeStamp`) is rewritten before every change.
-The lexical index and the passage table live in memory, are updated in place, and are saved under
-the data directory with the stamp they reflect: at start they are loaded when the stamp and the
-passage count agree with Chroma, and otherwise brought in line with Chroma (only the passages that
-differ are read and tokenised; a damaged index is rebuilt). Several processes sharing one Chroma
+Chroma is the one source of truth; a change stamp (`ChangeStamp`) is rewritten before every change.
+The lexical index and passage table live in memory, change in place, and are saved with the stamp
+they reflect: at start they are loaded when stamp and passage count agree with Chroma, else brought
+in line (only passages that differ are read; a damaged index is rebuilt). Processes sharing a Chroma
 server notice each other's changes through the stamp (`refresh_if_changed`).
 
 Questions are answered while documents come and go: the in-memory view changes under the exclusive
@@ -46,10 +45,8 @@ class PassageStore:
         with self._translated():
             self._stamp_record = ChangeStamp(chroma.auxiliary("state"))
             self.texts = CollectionTexts(chroma.auxiliary("documents")) if self.server_url else FolderTexts(documents_dir)
-        self.lexical = LexicalIndex()
-        self.table = PassageTable()
-        self._view = ReadWriteLock()
-        self._changing = threading.RLock()
+        self.lexical, self.table = LexicalIndex(), PassageTable()
+        self._view, self._changing = ReadWriteLock(), threading.RLock()
         self._stamp: str | None = None
         self._checked = 0.0
         self.open()
@@ -99,9 +96,8 @@ class PassageStore:
     def refresh_if_changed(self, max_age: float = CHECK_INTERVAL) -> bool:
         """Follow changes other processes made to a shared store (checked at most every `max_age` s); True when some were.
 
-        A look that would wait for a change under way in this process, or that is made while reading,
-        is skipped: the change brings the view in line when it ends. Raises StoreUnavailable when the
-        Chroma server does not answer.
+        A look that would wait for a change under way here, or made while reading, is skipped (the change
+        brings the view in line). Raises StoreUnavailable when the Chroma server does not answer.
         """
         if time.monotonic() - self._checked < max_age or self._view.reads_here():
             return False
@@ -126,7 +122,7 @@ class PassageStore:
             log.warning("检索索引未能保存（下次启动时将按向量库补齐）：%s", error)
 
     def _change_view(self, removed, added: list[StoredPassage]) -> None:
-        """Remove and add passages in the lexical index and the table, as one change readers never see half of."""
+        """Remove and add passages in index and table: one change, never seen half made."""
         with self._view.exclusive():
             self.lexical.remove(removed)
             self.table.remove(removed)
@@ -137,6 +133,11 @@ class PassageStore:
 
     def __len__(self) -> int:
         return len(self.table)
+
+    def passage_ids(self) -> set[str]:
+        """The ids of every passage answers are drawn from."""
+        with self.reading():
+            return set(self.table.ids())
 
     def passage(self, passage_id: str) -> StoredPassage:
         """One stored passage by id."""
