@@ -22,6 +22,7 @@ class StandInChatServer:
         self.replies: deque[str] = deque()
         self.requests: list[dict] = []
         self.delay = 0.0
+        self.held = threading.Event()  # while set, requests wait unanswered (a model that never replies)
         self.fail_with: int | None = None
         self.port = free_port()
         self.app = FastAPI()
@@ -53,6 +54,8 @@ class StandInChatServer:
         fail_with, delay = self.fail_with, self.delay
         if delay:
             await asyncio.sleep(delay)
+        while self.held.is_set():
+            await asyncio.sleep(0.05)
         if fail_with:
             return JSONResponse({"error": {"message": "model crashed", "type": "server_error"}}, status_code=fail_with)
         if body.get("stream"):

@@ -1,6 +1,5 @@
 """Answers with a language model: held to the passages, streamed, and never worse than extractive when it fails."""
 
-import time
 
 import pytest
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
@@ -76,10 +75,9 @@ def test_with_the_model_server_stopped_the_answer_is_extractive_with_a_notice(tm
     settings = make_settings(tmp_path / "store", llm_base_url=f"http://127.0.0.1:{free_port()}/v1", llm_timeout=3)
     service = create_service(settings)
     service.ingest([HUBEI])
-    began = time.monotonic()
     answer = service.ask(EXEMPTION)
-    assert time.monotonic() - began < settings.llm_timeout + 2
     assert answer.text.startswith(UNAVAILABLE)
+    assert any("Connection" in w for w in answer.warnings), answer.warnings
     assert TRUE_QUOTE in answer.text and not answer.refused
     assert any("语言模型不可用" in w for w in answer.warnings)
 
@@ -87,14 +85,15 @@ def test_with_the_model_server_stopped_the_answer_is_extractive_with_a_notice(tm
 def test_a_slow_model_server_times_out_into_the_extractive_answer(standin, tmp_path):
     service = create_service(make_settings(tmp_path / "store", llm_base_url=standin.base_url, llm_timeout=1))
     service.ingest([HUBEI])
-    standin.delay = 4
+    asked = len(standin.requests)
+    standin.held.set()  # the model never answers: only the timeout can end the wait
     try:
-        began = time.monotonic()
         answer = service.ask(EXEMPTION)
-        assert time.monotonic() - began < 3.5
     finally:
-        standin.delay = 0
+        standin.held.clear()
+    assert len(standin.requests) > asked, "the model was asked"
     assert answer.text.startswith(UNAVAILABLE) and TRUE_QUOTE in answer.text
+    assert any("Timeout" in w for w in answer.warnings), answer.warnings
 
 
 def test_a_model_server_error_gives_the_extractive_answer_with_a_notice(standin, llm_service):
