@@ -1,11 +1,14 @@
-"""Load on a served app: many concurrent clients asking through /api/v1/ask, optionally while an ingest runs.
+"""Load on a served app: many concurrent clients asking through /api/v1/ask, optionally while documents come and go.
 
-    python -m bench.load [--url URL] [--clients 32] [--seconds 60] [--during-ingest] [--json OUT]
+    python -m bench.load [--url URL] [--clients 32] [--listers 0] [--seconds 60] [--during-ingest] [--json OUT]
 
 Without --url it starts `app.py serve` over a fresh data directory holding the bundled sample and
 stops it afterwards. Questions are the bundled evaluation questions and, where present beside the
-repository, those of ../shared/evalsets (read, never copied). --during-ingest uploads generated
-policy files through /api/v1/documents for the whole run, so reads are measured against writes.
+repository, those of ../shared/evalsets (read, never copied); every other ask is limited to one
+document (`doc_ids`) or filtered by it (`filters`). `--listers` clients list the documents meanwhile.
+--during-ingest runs twice, side by side: first with nothing else going on (idle), then while
+generated policy files are uploaded and deleted again through /api/v1/documents for the whole run,
+so reads are measured against writes; afterwards the listing is checked against the store.
 """
 
 import argparse
@@ -39,19 +42,42 @@ def load_questions(limit_per_set: int = 300) -> list[str]:
     return questions
 
 
-async def client_loop(client: httpx.AsyncClient, url: str, questions: list[str], until: float, results: dict) -> None:
+def ask_body(rng: random.Random, questions: list[str], doc_ids: list[str]) -> dict:
+    """A question, half the time limited to one stored document by doc_ids or by a filter."""
+    body, roll = {"question": rng.choice(questions)}, rng.random()
+    if doc_ids and roll < 0.25:
+        body["doc_ids"] = [rng.choice(doc_ids)]
+    elif doc_ids and roll < 0.5:
+        body["filters"] = {"doc_id": rng.choice(doc_ids)}
+    return body
+
+
+async def client_loop(client: httpx.AsyncClient, url: str, questions: list[str], doc_ids: list[str], until: float, results: dict) -> None:
     """One client asking question after question until the time is up."""
     rng = random.Random(id(results) ^ len(results["latencies_ms"]))
     while time.monotonic() < until:
         began = time.perf_counter()
         try:
-            reply = await client.post(url + "/api/v1/ask", json={"question": rng.choice(questions)})
+            reply = await client.post(url + "/api/v1/ask", json=ask_body(rng, questions, doc_ids))
             ok = reply.status_code == 200 and "answer" in reply.json()
         except (httpx.HTTPError, ValueError) as error:
             ok, reply = False, error
         results["latencies_ms"].append((time.perf_counter() - began) * 1000)
         if not ok:
             results["errors"].append(str(getattr(reply, "status_code", reply))[:200])
+
+
+async def lister_loop(client: httpx.AsyncClient, url: str, until: float, results: dict) -> None:
+    """One client listing the documents until the time is up."""
+    while time.monotonic() < until:
+        try:
+            reply = await client.get(url + "/api/v1/documents")
+            ok = reply.status_code == 200 and "documents" in reply.json()
+        except (httpx.HTTPError, ValueError) as error:
+            ok, reply = False, error
+        results["listings"] += 1
+        if not ok:
+            results["errors"].append(f"listing: {str(getattr(reply, 'status_code', reply))[:200]}")
 
 
 def generated_policy(n: int) -> bytes:
@@ -64,32 +90,45 @@ def generated_policy(n: int) -> bytes:
 
 
 async def ingest_loop(client: httpx.AsyncClient, url: str, until: float, results: dict) -> None:
-    """Upload generated policy files one after another until the time is up."""
+    """Upload generated policy files and delete each again, one after another, until the time is up."""
     n = 0
     while time.monotonic() < until:
         n += 1
         try:
             reply = await client.post(url + "/api/v1/documents", files={"file": (f"load-{n}.txt", generated_policy(n))})
             results["uploads"].append(reply.status_code)
-        except httpx.HTTPError as error:
+            for doc_id in reply.json().get("doc_ids", []) if reply.status_code == 201 else []:
+                gone = await client.delete(f"{url}/api/v1/documents/{doc_id}")
+                results["deletes"].append(gone.status_code)
+        except (httpx.HTTPError, ValueError) as error:
             results["uploads"].append(str(error)[:200])
 
 
-async def run_load(url: str, clients: int, seconds: float, during_ingest: bool, key: str | None) -> dict:
-    """Drive the app for `seconds` with `clients` concurrent askers; the figures of the run."""
+async def run_load(url: str, clients: int, listers: int, seconds: float, during_ingest: bool, key: str | None) -> dict:
+    """Drive the app for `seconds` with `clients` concurrent askers (and `listers`); the figures of the run."""
     questions = load_questions()
     headers = {"Authorization": f"Bearer {key}"} if key else {}
-    results = {"latencies_ms": [], "errors": [], "uploads": []}
-    limits = httpx.Limits(max_connections=clients + 4)
+    results = {"latencies_ms": [], "errors": [], "uploads": [], "deletes": [], "listings": 0}
+    limits = httpx.Limits(max_connections=clients + listers + 4)
     async with httpx.AsyncClient(headers=headers, timeout=60, limits=limits) as client:
+        doc_ids = [d["doc_id"] for d in (await client.get(url + "/api/v1/documents")).json()["documents"]]
         until = time.monotonic() + seconds
-        tasks = [client_loop(client, url, questions, until, results) for _ in range(clients)]
+        tasks = [client_loop(client, url, questions, doc_ids, until, results) for _ in range(clients)]
+        tasks += [lister_loop(client, url, until, results) for _ in range(listers)]
         if during_ingest:
             tasks.append(ingest_loop(client, url, until, results))
         began = time.perf_counter()
         await asyncio.gather(*tasks)
         elapsed = time.perf_counter() - began
-    return summary(results, clients, elapsed, during_ingest)
+        figures = summary(results, clients, elapsed, during_ingest)
+        figures["listing_matches_store"] = await listing_matches_store(client, url)
+    return figures
+
+
+async def listing_matches_store(client: httpx.AsyncClient, url: str) -> bool:
+    """Whether the documents listed hold as many passages as the store says it holds."""
+    listed = (await client.get(url + "/api/v1/documents")).json()["documents"]
+    return sum(d["passages"] for d in listed) == (await client.get(url + "/healthz")).json()["passages"]
 
 
 def summary(results: dict, clients: int, elapsed: float, during_ingest: bool) -> dict:
@@ -107,11 +146,34 @@ def summary(results: dict, clients: int, elapsed: float, during_ingest: bool) ->
             "mean": round(statistics.fmean(latencies), 1) if latencies else 0.0,
         },
         "errors": len(results["errors"]),
+        "server_errors": sum(1 for e in results["errors"] if e.rsplit(" ", 1)[-1].startswith("5")),
         "error_examples": sorted(set(results["errors"]))[:5],
         "during_ingest": during_ingest,
+        "listings": results["listings"],
         "uploads": len(results["uploads"]),
         "upload_failures": sum(1 for s in results["uploads"] if s != 201),
+        "deletes": len(results["deletes"]),
+        "delete_failures": sum(1 for s in results["deletes"] if s != 200),
     }
+
+
+def side_by_side(idle: dict, churn: dict) -> str:
+    """The idle and the during-ingest figures in two columns."""
+    rows = [("requests/s", "throughput_rps"), ("p50 ms", ("latency_ms", "p50")), ("p95 ms", ("latency_ms", "p95")),
+            ("p99 ms", ("latency_ms", "p99")), ("errors", "errors"), ("5xx", "server_errors"), ("listings", "listings"),
+            ("uploads / failed", ("uploads", "upload_failures")), ("deletes / failed", ("deletes", "delete_failures")),
+            ("listing = store", "listing_matches_store")]
+
+    def cell(figures: dict, key) -> str:
+        if isinstance(key, tuple) and key[0] == "latency_ms":
+            return str(figures["latency_ms"][key[1]])
+        if isinstance(key, tuple):
+            return f"{figures[key[0]]} / {figures[key[1]]}"
+        return str(figures[key])
+
+    lines = [f"{'':18} {'idle':>14} {'during ingest':>16}"]
+    lines += [f"{label:18} {cell(idle, key):>14} {cell(churn, key):>16}" for label, key in rows]
+    return "\n".join(lines)
 
 
 def start_app(data_dir: Path, port: int) -> subprocess.Popen:
@@ -136,8 +198,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--url", help="a served app; without it one is started over the bundled sample")
     parser.add_argument("--key", help="API key to send (POLICYQA_API_KEYS / POLICYQA_ADMIN_KEYS of the served app)")
     parser.add_argument("--clients", type=int, default=32)
+    parser.add_argument("--listers", type=int, default=0, help="clients listing the documents meanwhile")
     parser.add_argument("--seconds", type=float, default=60)
-    parser.add_argument("--during-ingest", action="store_true", help="also upload documents for the whole run")
+    parser.add_argument(
+        "--during-ingest", action="store_true", help="a second run while documents are uploaded and deleted, beside the idle one"
+    )
     parser.add_argument("--json", help="write the figures to this file")
     args = parser.parse_args(argv)
     process, url = None, args.url
@@ -149,16 +214,22 @@ def main(argv: list[str] | None = None) -> int:
             port = s.getsockname()[1]
         process = start_app(Path(tempfile.mkdtemp(prefix="policyqa-load-")), port)
         url = f"http://127.0.0.1:{port}"
+    load = (url.rstrip("/"), args.clients, args.listers, args.seconds)
     try:
-        figures = asyncio.run(run_load(url.rstrip("/"), args.clients, args.seconds, args.during_ingest, args.key))
+        figures = asyncio.run(run_load(*load, False, args.key))
+        if args.during_ingest:
+            figures = {"idle": figures, "during_ingest": asyncio.run(run_load(*load, True, args.key))}
     finally:
         if process:
             process.terminate()
             process.wait(timeout=30)
     print(json.dumps(figures, ensure_ascii=False, indent=2))
+    if args.during_ingest:
+        print(side_by_side(figures["idle"], figures["during_ingest"]))
     if args.json:
         Path(args.json).write_text(json.dumps(figures, ensure_ascii=False, indent=2), encoding="utf-8")
-    return 1 if figures["errors"] else 0
+    runs = [figures["idle"], figures["during_ingest"]] if args.during_ingest else [figures]
+    return 1 if any(r["errors"] or r.get("upload_failures") or r.get("delete_failures") or not r["listing_matches_store"] for r in runs) else 0
 
 
 if __name__ == "__main__":

@@ -45,3 +45,27 @@ def test_translate_bench_times_every_english_question_over_the_generated_passage
         translating, searching, rest = row.split(maxsplit=2)
         assert float(translating) > 0 and float(searching) >= 0
         assert rest.startswith(question + " -> ") and CJK_RUN.search(rest.split(" -> ")[1])
+
+
+def test_load_bench_measures_idle_beside_uploads_and_deletes_with_no_errors(tmp_path, capsys):
+    from assistant import create_service
+    from bench.load import main
+    from conftest import make_settings
+    from serving import served
+    from web.server import create_server
+
+    settings = make_settings(tmp_path / "store")
+    service = create_service(settings)
+    service.ensure_sample()
+    before, out = service.documents(), tmp_path / "load.json"
+    with served(create_server(service, settings)) as url:
+        code = main(["--url", url, "--clients", "3", "--listers", "2", "--seconds", "4", "--during-ingest", "--json", str(out)])
+    printed = capsys.readouterr().out
+    assert code == 0, printed[-3000:]
+    figures = json.loads(out.read_text(encoding="utf-8"))
+    idle, churn = figures["idle"], figures["during_ingest"]
+    assert idle["requests"] > 0 and churn["requests"] > 0 and churn["listings"] > 0
+    assert churn["uploads"] >= 1 and churn["deletes"] == churn["uploads"] and idle["uploads"] == 0
+    assert idle["server_errors"] == churn["server_errors"] == 0 and churn["listing_matches_store"]
+    assert "during ingest" in printed and "p95 ms" in printed
+    assert service.documents() == before, "every uploaded document was deleted again"
