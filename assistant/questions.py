@@ -4,7 +4,8 @@ import re
 
 MAX_QUESTION_CHARS = 2000
 FILTER_FIELDS = ("doc_id", "title", "issuer", "date", "doc_number", "source", "kind")
-CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+# Control characters, and lone UTF-16 surrogates (JSON may carry "\ud800"; no text can be encoded with one).
+CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\ud800-\udfff]")
 
 YES_NO = re.compile(r"能否|可否|是否|能不能|可不可以|是不是|有没有|会不会|可以.{0,20}吗|能.{0,20}吗|吗[？?]?\s*$")
 ASKS_PERMISSION = re.compile(r"能否|可否|能不能|可不可以|可以.{0,20}吗|能.{0,20}吗|是否可以|是否能")
@@ -97,16 +98,22 @@ def check_filters(filters: dict | None) -> dict | None:
 def previous_question(history: list | None) -> str | None:
     """The last question the user asked before this one, from a list of turns or of plain questions."""
     for turn in reversed(history or []):
-        if isinstance(turn, str) and turn.strip():
-            return turn.strip()
-        if isinstance(turn, dict) and turn.get("role") == "user" and str(turn.get("content", "")).strip():
-            return str(turn["content"]).strip()
+        if isinstance(turn, dict) and turn.get("role") != "user":
+            continue
+        text = printable(str(turn.get("content", "") if isinstance(turn, dict) else turn)).strip()
+        if text:
+            return text
     return None
+
+
+def printable(text: str) -> str:
+    """The text with its control characters and lone surrogates turned into spaces."""
+    return CONTROL_CHARS.sub(" ", text)
 
 
 def clean_question(question: str) -> str:
     """The question without control characters and outer spaces; empty or huge ones are refused."""
-    text = CONTROL_CHARS.sub(" ", question or "").strip()
+    text = printable(question or "").strip()
     if not text:
         raise QuestionError("问题不能为空，请输入要咨询的政策问题")
     if len(text) > MAX_QUESTION_CHARS:

@@ -167,3 +167,26 @@ def test_a_pdf_that_loops_gets_a_clear_error(app_url, stored_before, name):
 def test_the_store_still_answers_after_all_of_it(app_url):
     reply = ask(app_url, EXEMPTION)
     assert reply.status_code == 200 and "先行先试出现的失误" in reply.json()["answer"]
+
+
+def raw_post(url: str, path: str, body: str) -> httpx.Response:
+    """A JSON body sent as written (json.dumps would not let a lone surrogate through)."""
+    return httpx.post(url + path, content=body.encode(), headers={"Content-Type": "application/json"}, timeout=HANG_GUARD_S)
+
+
+@pytest.mark.parametrize("path, body", [
+    ("/api/v1/ask", '{"question": "\\ud800先行先试中出现的失误能否免责？", "history": ["\\udfff"]}'),
+    ("/api/v1/search", '{"query": "\\ud800先行先试出现的失误"}'),
+    ("/v1/chat/completions", '{"messages": [{"role": "user", "content": "\\ud800先行先试中出现的失误能否免责？"}]}'),
+])
+def test_a_lone_surrogate_in_a_question_is_dropped_and_it_is_answered(app_url, stored_before, path, body):
+    reply = raw_post(app_url, path, body)
+    assert reply.status_code == 200, reply.text
+    assert "先行先试出现的失误" in reply.text
+
+
+def test_a_lone_surrogate_elsewhere_is_a_filter_that_matches_nothing_or_a_clear_422(app_url, stored_before):
+    filtered = raw_post(app_url, "/api/v1/ask", '{"question": "先行先试中出现的失误能否免责？", "filters": {"issuer": "\\ud800"}}')
+    assert filtered.status_code == 200 and filtered.json()["refused"], "no document has that issuer"
+    openai = raw_post(app_url, "/v1/chat/completions", '{"model": "\\ud800", "messages": [{"role": "user", "content": "你好"}]}')
+    assert openai.status_code == 422 and "无法识别的字符" in openai.json()["error"]["message"]

@@ -41,6 +41,21 @@ def test_chat_answers_with_the_quote_and_citations_its_markers_link_to(served_ch
     assert "阅读原文上下文" in reply and "严肃整治干部不担当不作为" in reply  # the document around the passage
 
 
+def test_a_lone_surrogate_typed_into_the_chat_is_dropped_and_the_question_answered(served_chat):
+    import json
+
+    import httpx
+
+    # sent as a browser sends it: JSON with the surrogate escaped (gradio_client cannot encode one at all)
+    body = '{"data": ["\\ud800先行先试中出现的失误能否免责？", [], [], null]}'.encode()
+    started = httpx.post(served_chat + "gradio_api/call/ask", content=body, headers={"Content-Type": "application/json"})
+    assert started.status_code == 200, started.text
+    events = httpx.get(served_chat + f"gradio_api/call/ask/{started.json()['event_id']}", timeout=120).text
+    assert "event: error" not in events, events[-500:]
+    history = json.loads([line for line in events.splitlines() if line.startswith("data: ")][-1][len("data: "):])[1]
+    assert "因缺乏经验、先行先试出现的失误" in message_text(history[-1])
+
+
 def test_chat_declines_plainly_and_marks_nearest_passages_as_only_possibly_related(served_chat):
     client = Client(served_chat, verbose=False)
     _, history = client.predict("公务员的基本工资标准是多少？", [], api_name="/ask")

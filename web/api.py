@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from assistant import AssistantService, QuestionError
 from assistant.course import TopicNotCovered
+from assistant.questions import clean_question
 from export import course_docx, course_dict, course_markdown
 from ingest import IngestError
 from settings import Settings
@@ -118,7 +119,7 @@ def api_router(service: AssistantService, settings: Settings) -> APIRouter:
             documents = service.search(request.query, k=request.k, doc_ids=request.doc_ids, filters=request.filters)
         except QuestionError as error:
             raise unprocessable(error) from error
-        return {"query": request.query, "passages": [passage_result(d) for d in documents]}
+        return {"query": clean_question(request.query), "passages": [passage_result(d) for d in documents]}
 
     @router.get("/documents", summary="列出文档")
     def documents() -> dict:

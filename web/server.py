@@ -44,7 +44,11 @@ def add_error_handlers(app: FastAPI) -> None:
     async def store_error(request: Request, error: StoreError):
         return error_response(request, 507 if isinstance(error, StoreWriteError) else 503, str(error))
 
+    async def undecodable(request: Request, error: UnicodeError):
+        return error_response(request, 422, "请求中含有无法识别的字符（如孤立的 UTF-16 代理项 \\ud800）：请去掉后重试")
+
     app.add_exception_handler(HTTPException, http_error)
+    app.add_exception_handler(UnicodeError, undecodable)
     app.add_exception_handler(RequestValidationError, invalid_request)
     app.add_exception_handler(StoreError, store_error)
 

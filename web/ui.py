@@ -10,6 +10,7 @@ from pathlib import Path
 import gradio as gr
 
 from assistant import Answer, AssistantService, QuestionError, Reply
+from assistant.questions import printable
 from ingest import IngestError
 from web.course_tab import add_course_tab
 from web.render import conversation_markdown, render_answer, render_evidence
@@ -119,6 +120,7 @@ def respond(
     if not (question or "").strip():
         yield "", earlier, turns
         return
+    question = printable(question)
     asked = {"role": "user", "content": html.escape(question)}
     for reply, outcome in answer_messages(service, question, turns, doc_ids):
         yield "", earlier + [asked, {"role": "assistant", "content": reply}], turns + [(question, outcome)]
