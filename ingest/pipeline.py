@@ -6,6 +6,7 @@ from content, and a file is recorded as done only once its passages are stored.
 """
 
 import json
+import os
 import re
 import time
 from collections.abc import Callable
@@ -19,6 +20,9 @@ from ingest.metadata import given_metadata, sidecar_metadata, with_metadata
 
 CHUNK_FILES = 32
 UPLOADS_DIR = "uploads"
+# File systems allow 255 bytes a name; the rest leaves room for the names kept beside a file
+# (its sidecar, a temporary copy), so a long Chinese name (3 bytes a character) is cut, not refused.
+MAX_NAME_BYTES = 180
 
 
 @dataclass
@@ -49,7 +53,18 @@ def upload_name(filename: str) -> str:
     name = re.sub(r"[\x00-\x1f]", "", Path(str(filename).replace("\\", "/")).name).lstrip(".").strip()
     if not name or name.endswith(SIDECAR_SUFFIX):
         raise IngestError(f"文件名无效（{filename!r}），请使用如 通知.docx 这样的文件名")
-    return name[-200:]
+    return cut_name(name, MAX_NAME_BYTES)
+
+
+def cut_name(name: str, limit: int) -> str:
+    """The name's beginning and its suffix, within `limit` UTF-8 bytes (never a character cut in two)."""
+    if len(name.encode("utf-8")) <= limit:
+        return name
+    suffix = Path(name).suffix
+    suffix = suffix if len(suffix) <= 16 else ""
+    room = limit - len(suffix.encode("utf-8"))
+    stem = name[: len(name) - len(suffix)].encode("utf-8")[:room].decode("utf-8", errors="ignore")
+    return stem.rstrip() + suffix
 
 
 class IngestPipeline:
@@ -128,21 +143,42 @@ class IngestPipeline:
 
         The upload replaces an earlier one of the same name (its old passages go); only the file's
         base name is used, so a name such as `../../x.txt` cannot write outside the uploads folder.
+        An upload refused for any reason (unreadable, disk full) leaves nothing behind: the earlier
+        file of that name, if any, is put back. Errors name the file, never a server path.
         """
         name = upload_name(filename)
         uploads = self.data_dir / UPLOADS_DIR
         incoming = uploads / ".incoming"
         incoming.mkdir(parents=True, exist_ok=True)
-        staged = incoming / name
-        staged.write_bytes(content)
+        staged, final, kept = incoming / name, uploads / name, incoming / f"{name}.previous"
         try:
-            load_policy_file(staged, self.passage_max_chars)
-        except IngestError as error:
-            staged.unlink(missing_ok=True)
-            raise IngestError(str(error).replace(str(staged), name)) from error
-        final = uploads / name
-        staged.replace(final)
-        return self.ingest([final], metadata=metadata)
+            staged.write_bytes(content)
+            try:
+                load_policy_file(staged, self.passage_max_chars)
+            except IngestError as error:
+                raise IngestError(without_paths(str(error), name, (staged,))) from error
+            if final.exists():
+                os.replace(final, kept)
+            staged.replace(final)
+            report = self.ingest([final], metadata=metadata)
+        except BaseException:  # whatever refused it (unreadable, disk full, a failed store), nothing stays
+            self._withdraw(staged, final, kept)
+            raise
+        if report.errors and not report.doc_ids:
+            self._withdraw(staged, final, kept)
+        else:
+            kept.unlink(missing_ok=True)
+        report.errors = [without_paths(e, name, (staged, final, self.data_dir)) for e in report.errors]
+        return report
+
+    @staticmethod
+    def _withdraw(staged: Path, final: Path, kept: Path) -> None:
+        """Undo a refused upload: its files go, and the earlier file of that name comes back."""
+        staged.unlink(missing_ok=True)
+        if kept.exists():
+            os.replace(kept, final)
+        else:
+            final.unlink(missing_ok=True)
 
     def ingest_texts(self, texts: list[dict]) -> IngestReport:
         """Ingest in-memory documents: dicts with `text`, `source` and optionally `doc_id` and `title`."""
@@ -177,3 +213,10 @@ class IngestPipeline:
             report.passages_added += added
             report.documents_added += bool(added)
             report.documents_unchanged += not added
+
+
+def without_paths(message: str, name: str, paths: tuple[Path, ...]) -> str:
+    """A message about an upload with the server's paths replaced by the file's name."""
+    for path in paths:
+        message = message.replace(str(path.resolve()), name).replace(str(path), name)
+    return message

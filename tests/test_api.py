@@ -2,6 +2,7 @@
 
 import io
 import socket
+from pathlib import Path
 
 import httpx
 import openai
@@ -18,13 +19,19 @@ NEW_POLICY = "关于干部教育培训学时的通知\n一、学时要求\n参�
 
 
 @pytest.fixture(scope="module")
-def api(tmp_path_factory):
+def api_store(tmp_path_factory):
+    """The data directory of the served app's store."""
+    return tmp_path_factory.mktemp("api-store")
+
+
+@pytest.fixture(scope="module")
+def api(api_store):
     """The app served on loopback with a read key and an admin key, over its own store holding the sample."""
     from assistant import create_service
     from web.server import create_server
 
     settings = make_settings(
-        tmp_path_factory.mktemp("api-store"), api_keys=READ, admin_keys=ADMIN, max_request_kb=16, max_upload_mb=1,
+        api_store, api_keys=READ, admin_keys=ADMIN, max_request_kb=16, max_upload_mb=1,
         cors_origins="https://oa.example.gov.cn", embed_origins="https://portal.example.gov.cn",
     )
     service = create_service(settings)
@@ -106,13 +113,33 @@ def test_an_upload_named_with_dot_dots_stays_in_the_uploads_folder(api, tmp_path
     httpx.delete(api + f"/api/v1/documents/{uploaded.json()['doc_ids'][0]}", headers=bearer(ADMIN))
 
 
-def test_an_unreadable_upload_is_refused_clearly_and_nothing_is_lost(api):
+def test_an_unreadable_upload_is_refused_clearly_and_nothing_is_lost(api, api_store):
     before = httpx.get(api + "/api/v1/documents", headers=bearer(READ)).json()["documents"]
     for name, content in (("坏文件.pdf", b"%PDF-1.4 broken"), ("旧文档.doc", b"\xd0\xcf\x11\xe0" + bytes(64)), ("空.txt", b"")):
         reply = httpx.post(api + "/api/v1/documents", files={"file": (name, content)}, headers=bearer(ADMIN), timeout=60)
         assert reply.status_code == 422, (name, reply.text)
-        assert name in reply.json()["detail"]
+        assert name in reply.json()["detail"] and str(api_store) not in reply.json()["detail"]
     assert httpx.get(api + "/api/v1/documents", headers=bearer(READ)).json()["documents"] == before
+    assert not {"坏文件.pdf", "旧文档.doc", "空.txt"} & set(kept_uploads(api_store))
+    assert not any((api_store / "uploads" / ".incoming").iterdir())
+
+
+def kept_uploads(data_dir) -> list[str]:
+    """The names of every file kept under the uploads folder, the incoming one included."""
+    return sorted(p.name for p in (data_dir / "uploads").rglob("*") if p.is_file())
+
+
+@pytest.mark.parametrize("length", [83, 84, 150])
+def test_a_long_chinese_file_name_is_cut_by_bytes_and_the_file_is_stored(api, api_store, length):
+    name = "关于进一步激励广大干部新时代新担当新作为的实施意见"[:10] * (length // 10) + "办" * (length % 10) + ".txt"
+    uploaded = httpx.post(api + "/api/v1/documents", files={"file": (name, NEW_POLICY)}, headers=bearer(ADMIN), timeout=60)
+    assert uploaded.status_code == 201, uploaded.text
+    doc_id = uploaded.json()["doc_ids"][0]
+    listed = httpx.get(api + "/api/v1/documents", headers=bearer(READ)).json()["documents"]
+    kept = Path([d for d in listed if d["doc_id"] == doc_id][0]["source"]).name
+    assert kept.endswith(".txt") and name.startswith(kept[:-4]) and len(kept.encode()) <= 200
+    assert kept in kept_uploads(api_store) and not any((api_store / "uploads" / ".incoming").iterdir())
+    httpx.delete(api + f"/api/v1/documents/{doc_id}", headers=bearer(ADMIN))
 
 
 @pytest.mark.parametrize(

@@ -99,3 +99,32 @@ def test_a_read_only_store_folder_is_named_and_nothing_is_lost(small_disk):
     assert service.documents() == stored
     assert service.store.passage_ids() == chroma_ids(service)
     assert not service.ask(QUESTION).refused
+
+
+def test_uploads_refused_for_a_full_disk_leave_no_file_behind_and_keep_the_earlier_one(small_disk):
+    import httpx
+
+    from assistant import create_service
+    from serving import served
+    from web.server import create_server
+
+    settings = make_settings(small_disk / "var")
+    service = create_service(settings)
+    service.ensure_sample()
+    uploads = small_disk / "var" / "uploads"
+    with served(create_server(service, settings)) as url:
+        def upload(name: str, text: str) -> httpx.Response:
+            return httpx.post(url + "/api/v1/documents", files={"file": (name, text.encode())}, timeout=120)
+
+        assert upload("补助办法.txt", NEW_POLICY).status_code == 201
+        fill(small_disk)
+        os.truncate(small_disk / "filler", (small_disk / "filler").stat().st_size - (4 << 20))
+        for name in ("补助办法.txt", "另一个办法.txt"):
+            refused = upload(name, NEW_POLICY.replace("一千二百元", "一千五百元") * 20)
+            assert refused.status_code == 507 and "腾出磁盘空间" in refused.json()["detail"], refused.text
+        assert sorted(p.name for p in uploads.rglob("*") if p.is_file()) == ["补助办法.txt"]
+        assert (uploads / "补助办法.txt").read_text(encoding="utf-8") == NEW_POLICY
+        assert "一千二百元" in service.ask(NEW_QUESTION).text
+
+        (small_disk / "filler").unlink()
+        assert upload("另一个办法.txt", NEW_POLICY.replace("户用厕所", "公共厕所")).status_code == 201

@@ -12,6 +12,7 @@ import gradio as gr
 from assistant import Answer, AssistantService, QuestionError, Reply
 from assistant.questions import printable
 from ingest import IngestError
+from vectorstore.chroma import StoreError
 from web.course_tab import add_course_tab
 from web.render import conversation_markdown, render_answer, render_evidence
 
@@ -336,8 +337,11 @@ def ingest_uploads(service: AssistantService, paths: list[str], metadata: dict, 
             continue
         try:
             report = service.ingest_upload(name, Path(path).read_bytes(), metadata=metadata)
-        except IngestError as error:
+        except (IngestError, StoreError) as error:
             lines.append(f"- ❌ {name}：{error}")
+            continue
+        except OSError as error:
+            lines.append(f"- ❌ {name}：无法保存文件（{error.strerror or error}），请检查数据目录的磁盘空间和写权限")
             continue
         outcome = f"新增 {report.passages_added} 段" if report.passages_added else "内容未变，未重复导入"
         lines.append(f"- ✅ {name}：{outcome}" + "".join(f"；⚠️ {e}" for e in report.errors))
