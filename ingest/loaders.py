@@ -191,7 +191,19 @@ def read_html(path: Path) -> str:
     if not text or not text.strip():
         raise IngestError(f"{path}: 网页中没有找到正文，请确认文件是完整的网页，或把正文另存为 .txt 后再导入")
     lines = [line for line in re.sub(r"\*\*(.+?)\*\*", r"\1", text).splitlines() if not SITE_CHROME.match(line)]
-    return "\n".join(lines)
+    return "\n".join(verbatim_line(line) for line in lines)
+
+
+# trafilatura's Markdown escapes: each of these characters after 2n+1 backslashes was the character
+# after n of the page's own, and a leading heading, quote or list marker got one backslash
+_ESCAPED_INLINE = re.compile(r"(\\+)([*_`~\[\]<])")
+_ESCAPED_BLOCK_START = re.compile(r"^( {0,3})\\([#>+-])|^( {0,3}\d{1,9})\\([.)])")
+
+
+def verbatim_line(line: str) -> str:
+    """A line of trafilatura's Markdown with its escapes undone, so that quotes from a web page are verbatim."""
+    line = _ESCAPED_BLOCK_START.sub(lambda m: (m[1] or m[3] or "") + (m[2] or m[4]), line, count=1)
+    return _ESCAPED_INLINE.sub(lambda m: "\\" * (len(m[1]) // 2) + m[2], line)
 
 
 def read_policy_text(path: Path) -> str:

@@ -85,3 +85,17 @@ def test_a_pdf_without_a_text_layer_is_sent_to_ocr_first(tmp_path):
     scan.write_bytes(BLANK_PAGE_PDF)
     with pytest.raises(IngestError, match="OCR"):
         load_policy_file(scan)
+
+
+def test_a_web_page_is_stored_verbatim_without_markdown_escapes(tmp_path):
+    lines = [
+        "关于印发《某某办法》的通知（鄂政办发〔2025〕12号）",
+        "一、带*号的条款为必填项，字段名 A_B_C 按原样填写，文号写作[2025]12号，见附件<1>。",
+        "二、路径写作 C:\\政策\\*.docx，数量 `3`，区间 ~5~，标注 **重点** 字样。",
+        "1. 不是列表的编号开头，也要原样保留这一段文字。",
+    ]
+    articles = load_policy_file(write_html(lines, "关于印发《某某办法》的通知", tmp_path / "page.html"))
+    text = "\n".join(p.text for _, passages in articles for p in passages)
+    for line in lines[1:]:
+        assert squeeze(line) in squeeze(text), text
+    assert "\\" not in text.replace("C:\\政策\\*.docx", "")
