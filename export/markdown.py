@@ -17,8 +17,8 @@ from export.text import (
 )
 
 SPECIAL = re.compile(r"([\\`*_{}\[\]<>#|~])")
-# Our own citation markers are left as they are: "[1]" with nothing after it is not a link.
-MARKER = re.compile(r"\\\[(\w+)\\\]")
+# Our own citation markers are left as they are: "[1]" with no "(" after it is not a link.
+MARKER = re.compile(r"\\\[(\d+)\\\](?!\()")
 LINE_START = re.compile(r"^(\s*)([-+>]|\d+[.)])", re.MULTILINE)
 
 

@@ -157,6 +157,47 @@ def test_a_planted_script_in_a_document_or_question_shows_as_text_and_runs_nothi
     assert page.dialogs == []
 
 
+@pytest.fixture
+def planted_image_host():
+    """A loopback HTTP server that counts the requests it gets (a planted image's address points here)."""
+    import http.server
+    import threading
+
+    hits = []
+
+    class Counting(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - the name http.server calls
+            hits.append(self.path)
+            self.send_response(404)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Counting)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", hits
+    server.shutdown()
+
+
+def test_planted_markdown_in_a_document_shows_as_text_and_fetches_nothing(site, page, planted_image_host):
+    url, service = site
+    host, hits = planted_image_host
+    planted = (
+        "关于档案库房温湿度管理的通知\n"
+        f"第一条 档案库房每日记录两次温湿度![图]({host}/x.png)，记录表[点我](javascript:alert(5))保存**粗体**五年。\n"
+    )
+    service.ingest_texts([{"text": planted, "source": "planted.md.txt", "doc_id": "planted-md"}])
+    page.goto(url + "/")
+    answer = ask(page, "档案库房每日记录几次温湿度？")
+    answer.locator("a.cite-ref").first.click()
+    shown = answer.inner_text()
+    assert f"![图]({host}/x.png)" in shown and "[点我](javascript:alert(5))" in shown and "**粗体**" in shown
+    assert page.locator("#chat img[src*='x.png'], #chat a[href^='javascript'], #chat strong:has-text('粗体')").count() == 0
+    assert hits == []
+    assert page.dialogs == []
+
+
 def test_the_knowledge_base_tab_is_locked_by_the_password_removes_documents_and_exports_feedback(site, page):
     url, service = site
     service.ingest_texts([{"text": "临时测试文件\n第一条 本文件用于删除测试。", "source": "temporary.txt", "doc_id": "to-remove"}])

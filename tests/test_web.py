@@ -2,6 +2,7 @@
 
 import csv
 import io
+import re
 
 import pytest
 from conftest import make_settings
@@ -119,7 +120,7 @@ def test_document_and_question_text_are_rendered_escaped():
     page = render_answer(Answer(question=PLANTED, text=f"「{PLANTED}」[1]", refused=False, citations=(citation,)),
                          texts={"d": f"前文{PLANTED}后文"})
     assert "<script>" not in page and "<img" not in page
-    assert "&lt;script&gt;" in page and "前文" in page
+    assert "&#60;script&#62;" in page and "前文" in page
 
 
 def test_the_surrounding_text_marks_the_passage_where_its_offsets_point():
@@ -139,6 +140,17 @@ def test_the_markdown_export_holds_each_question_answer_and_citation(sample_serv
     assert "[1] 《中共湖北省委关于进一步激励干部" in text and "健全完善容错免责机制" in text
     assert "> 建立重点领域免责减责事项清单" in text
     assert "## 问题 2：？" in text and "⚠️ 问题不能为空" in text
+
+
+def test_markdown_in_a_document_is_exported_as_text_not_as_an_image_or_link():
+    planted = "每日记录两次![图](http://127.0.0.1:1/x.png)，[点我](javascript:alert(1))，**粗体**"
+    citation = Citation(n=1, passage_id="p", doc_id="d", title="档案通知", section="", text=planted, start=0,
+                        end=len(planted), source="x.txt", quotes=(planted,))
+    answer = Answer(question="几次？", text=f"「{planted}」[1]", refused=False, citations=(citation,))
+    exported = conversation_markdown([("几次？", answer)])
+    assert not re.search(r"(?<!\\)\]\(", exported), "no unescaped ]( starts a link or an image"
+    assert not re.search(r"(?<!\\)\*\*粗体", exported), "no unescaped ** makes bold"
+    assert r"!\[图\](http://127.0.0.1:1/x.png)" in exported and "[1]" in exported
 
 
 def test_feedback_is_stored_with_its_reason_and_exported_as_csv(fresh_service):

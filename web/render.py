@@ -1,6 +1,5 @@
 """Answers rendered for the chat page: escaped HTML, [n] markers linked to expandable citations, and exports."""
 
-import html
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -8,14 +7,23 @@ from pathlib import Path
 from langchain_core.documents import Document
 
 from assistant.answer import Answer, Citation
+from export.markdown import escape, own
 
 CONTEXT_CHARS = 400
-MARKER = re.compile(r"\[(\d+)\]")
+# The chat renders Markdown (and $$ maths) around our HTML: every character that could start markup,
+# a link, an image or an autolink becomes a character reference, so document text shows as written.
+AS_TEXT = str.maketrans({c: f"&#{ord(c)};" for c in "&<>\"'\\`*_[]()!~#|$:"})
+MARKER = re.compile(r"&#91;(\d+)&#93;")
+
+
+def as_text(text: str) -> str:
+    """Text that shows as written in HTML and in Markdown: never markup, links or images."""
+    return str(text).translate(AS_TEXT)
 
 
 def escaped_lines(text: str) -> str:
-    """Text escaped for HTML, its line breaks kept."""
-    return html.escape(text).replace("\n", "<br>")
+    """Text shown as written, its line breaks kept."""
+    return as_text(text).replace("\n", "<br>")
 
 
 def cite_id(turn: int, n: int) -> str:
@@ -24,22 +32,22 @@ def cite_id(turn: int, n: int) -> str:
 
 
 def link_markers(body: str, turn: int, numbers: set[int]) -> str:
-    """Escaped answer text with each [n] that names a citation made a link to it."""
+    """Answer text shown as written (see as_text) with each [n] that names a citation made a link to it."""
 
     def link(match: re.Match) -> str:
         n = int(match.group(1))
         if n not in numbers:
             return match.group(0)
-        return f'<a class="cite-ref" href="#{cite_id(turn, n)}" title="查看出处 {n}">[{n}]</a>'
+        return f'<a class="cite-ref" href="#{cite_id(turn, n)}" title="查看出处 {n}">&#91;{n}&#93;</a>'
 
     return MARKER.sub(link, body)
 
 
 def highlight_quotes(citation: Citation) -> str:
     """The passage text, escaped, with the quoted sentences marked."""
-    text = html.escape(citation.text)
+    text = as_text(citation.text)
     for quote in citation.quotes:
-        escaped = html.escape(quote)
+        escaped = as_text(quote)
         text = text.replace(escaped, f"<mark>{escaped}</mark>", 1)
     return text.replace("\n", "<br>")
 
@@ -70,14 +78,14 @@ def surrounding_text(document_text: str, citation: Citation, radius: int = CONTE
 
 def document_facts(citation: Citation) -> str:
     """The issuing body, date and document number of the cited document, where known."""
-    facts = [html.escape(fact) for fact in citation.facts(labelled=True)]
+    facts = [as_text(fact) for fact in citation.facts(labelled=True)]
     return f"<p><small>{' · '.join(facts)}</small></p>" if facts else ""
 
 
 def render_citation(citation: Citation, turn: int = 0, context: str = "", open_: bool = False) -> str:
     """One citation as an expandable block: document, section, the passage with its quote marked, its surroundings."""
-    heading = f"[{citation.n}] 《{html.escape(citation.title)}》"
-    section = html.escape(citation.section) or "正文"
+    heading = f"[{citation.n}] 《{as_text(citation.title)}》"
+    section = as_text(citation.section) or "正文"
     around = (
         f"<details><summary>阅读原文上下文（第 {citation.start}–{citation.end} 字）</summary>"
         f"<blockquote>{context}</blockquote></details>"
@@ -91,7 +99,7 @@ def render_citation(citation: Citation, turn: int = 0, context: str = "", open_:
         f"{document_facts(citation)}"
         f"<blockquote>{highlight_quotes(citation)}</blockquote>"
         f"{around}"
-        f"<p><small>来源文件：{html.escape(Path(citation.source).name)}</small></p>"
+        f"<p><small>来源文件：{as_text(Path(citation.source).name)}</small></p>"
         "</details>"
     )
 
@@ -109,10 +117,10 @@ def render_answer(answer: Answer, turn: int = 0, texts: Mapping[str, str] | None
 
     if answer.citations:
         body = link_markers(escaped_lines(answer.text), turn, {c.n for c in answer.citations})
-        notes = "".join(f"<br><small>⚠️ {html.escape(w)}</small>" for w in answer.warnings)
+        notes = "".join(f"<br><small>⚠️ {as_text(w)}</small>" for w in answer.warnings)
         return f"{body}{notes}<br><br><b>引用出处</b>{''.join(block(c) for c in answer.citations)}"
     if answer.related:
-        body = html.escape(answer.text.split("\n\n", 1)[0])
+        body = as_text(answer.text.split("\n\n", 1)[0])
         blocks = "".join(block(c) for c in answer.related)
         return f"{body}<br><br><b>可能相关（仅供参考，并非对问题的回答）</b>{blocks}"
     return escaped_lines(answer.text)
@@ -131,8 +139,8 @@ def render_evidence(documents: list[Document]) -> str:
         '<div class="evidence-item">'
         f"<b>#{i}</b> 融合得分 {d.metadata.get('score', 0):.4f} · 词法第 {rank_label(d.metadata.get('lexical_rank'))} 名"
         f" · 向量第 {rank_label(d.metadata.get('dense_rank'))} 名<br>"
-        f"<small>《{html.escape(str(d.metadata.get('title', '')))}》{html.escape(str(d.metadata.get('section', '')))}</small><br>"
-        f"{html.escape(d.page_content[:200])}{'…' if len(d.page_content) > 200 else ''}"
+        f"<small>《{as_text(str(d.metadata.get('title', '')))}》{as_text(str(d.metadata.get('section', '')))}</small><br>"
+        f"{as_text(d.page_content[:200])}{'…' if len(d.page_content) > 200 else ''}"
         "</div>"
         for i, d in enumerate(documents, 1)
     )
@@ -141,19 +149,19 @@ def render_evidence(documents: list[Document]) -> str:
 
 def citation_markdown(citation: Citation) -> str:
     """One citation for a Markdown export: where it is from, then the passage as a quote."""
-    quoted = "\n".join(f"> {line}" for line in citation.text.splitlines() or [""])
-    return f"{citation.reference()}\n\n{quoted}\n"
+    quoted = "\n".join(f"> {escape(line)}" for line in citation.text.splitlines() or [""])
+    return f"{own(citation.reference())}\n\n{quoted}\n"
 
 
 def conversation_markdown(turns: list[tuple[str, Answer | str]]) -> str:
     """A conversation as Markdown: each question, its answer, and the answer's citations."""
     parts = ["# PolicyQA 政策问答记录\n"]
     for i, (question, answer) in enumerate(turns, 1):
-        parts.append(f"## 问题 {i}：{question}\n")
+        parts.append(f"## 问题 {i}：{escape(question)}\n")
         if isinstance(answer, Answer):
-            parts.append(answer.text + "\n")
+            parts.append(own(answer.text) + "\n")
             if answer.citations:
                 parts.append("**引用出处**\n\n" + "\n".join(citation_markdown(c) for c in answer.citations))
         else:
-            parts.append(f"{answer}\n")
+            parts.append(f"{escape(answer)}\n")
     return "\n".join(parts)

@@ -14,7 +14,7 @@ from assistant.questions import printable
 from ingest import IngestError
 from vectorstore.chroma import StoreError
 from web.course_tab import add_course_tab
-from web.render import conversation_markdown, render_answer, render_evidence
+from web.render import conversation_markdown, escaped_lines, render_answer, render_evidence
 
 EXAMPLE_QUESTIONS = (
     "先行先试中出现的失误能否免责？",
@@ -103,7 +103,7 @@ def answer_messages(
             if isinstance(piece, Reply):
                 yield render_answer(piece.answer, turn, cited_texts(service, piece.answer)), piece
             else:
-                yield html.escape(piece).replace("\n", "<br>") + " ▌", piece
+                yield escaped_lines(piece) + " ▌", piece
     except QuestionError as error:
         yield f"⚠️ {html.escape(str(error))}", f"⚠️ {error}"
 
