@@ -231,6 +231,7 @@ class AssistantService:
 
     def health(self) -> dict:
         """Whether the store answers, how many documents and passages it holds, and the models in use."""
+        self.store.check_reachable()  # the view is refreshed at most once a second; health asks the store now
         return {
             "status": "degraded" if self.embedding_error or self.reindex_pending else "ok",
             "documents": len(self.store.doc_ids()),

@@ -134,6 +134,11 @@ class PassageStore:
     def __len__(self) -> int:
         return len(self.table)
 
+    def check_reachable(self) -> None:
+        """Ask Chroma itself (one count, never the in-memory view); raises StoreUnavailable when it does not answer."""
+        with self._translated():
+            self._passages_collection.count()
+
     def passage_ids(self) -> set[str]:
         """The ids of every passage answers are drawn from."""
         with self.reading():
