@@ -46,7 +46,10 @@ def api_access_notice(settings: Settings) -> str:
     """What the operator should know at start about who may call the APIs."""
     if settings.api_keys or settings.admin_keys:
         return "接口 /api/v1 与 /v1 需要密钥（Authorization: Bearer <密钥>）。"
-    return "未配置 API 密钥（POLICYQA_API_KEYS / POLICYQA_ADMIN_KEYS）：接口 /api/v1 与 /v1 只接受本机请求。"
+    return (
+        "未配置 API 密钥（POLICYQA_API_KEYS / POLICYQA_ADMIN_KEYS）：接口 /api/v1 与 /v1 只接受本机请求"
+        "（经反向代理转发的请求一律拒绝；在代理后面部署请配置密钥）。"
+    )
 
 
 def command_serve(settings: Settings, _args) -> int:
@@ -55,7 +58,10 @@ def command_serve(settings: Settings, _args) -> int:
     app = create_app(settings)
     print(f"PolicyQA 已启动：http://{settings.host}:{settings.port}/  （接口文档：/docs）", file=sys.stderr)
     print(api_access_notice(settings), file=sys.stderr)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
+    uvicorn.run(
+        app, host=settings.host, port=settings.port, log_level="warning",
+        proxy_headers=True, forwarded_allow_ips=settings.listed(settings.forwarded_allow_ips),
+    )
     return 0
 
 

@@ -133,6 +133,13 @@ class Settings(BaseSettings):
     admin_keys: str = Field(
         "", description="Comma-separated keys that may also add and remove documents through /api/v1."
     )
+    forwarded_allow_ips: str = Field(
+        "127.0.0.1,::1",
+        description=(
+            "Comma-separated addresses of reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed for the "
+            "client's address and scheme (uvicorn's --forwarded-allow-ips); a proxied request never counts as local."
+        ),
+    )
     cors_origins: str = Field(
         "", description="Comma-separated origins allowed to call the APIs from a browser (CORS), e.g. https://oa.example.gov.cn."
     )

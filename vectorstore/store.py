@@ -1,15 +1,12 @@
 """The passage store: Chroma's passages, the lexical index and passage table that mirror them, and document texts.
 
-Chroma is the one source of truth; a change stamp (`ChangeStamp`) is rewritten before every change.
-The lexical index and passage table live in memory, change in place, and are saved with the stamp
-they reflect: at start they are loaded when stamp and passage count agree with Chroma, else brought
-in line (only passages that differ are read; a damaged index is rebuilt). Processes sharing a Chroma
-server notice each other's changes through the stamp (`refresh_if_changed`).
+Chroma is the one source of truth; a change stamp (`ChangeStamp`) is rewritten before every change. The
+in-memory index and table are saved with the stamp they reflect, loaded at start when stamp and count agree
+with Chroma, else brought in line (only passages that differ are read; a damaged index is rebuilt).
+Processes sharing a Chroma server notice each other's changes through the stamp (`refresh_if_changed`).
 
-Questions are answered while documents come and go: the in-memory view changes under the exclusive
-side of a readers-writer lock, held only while memory changes (not while Chroma embeds and writes),
-and a retrieval reads under the shared side (`reading()`), so it never sees half a change. Changes
-(writes, synchronising, saving) take turns.
+The view changes under the exclusive side of a readers-writer lock, held only while memory changes, and a
+retrieval reads under the shared side (`reading()`), never seeing half a change; changes take turns.
 """
 
 import logging
@@ -96,9 +93,8 @@ class PassageStore:
     def refresh_if_changed(self, max_age: float = CHECK_INTERVAL) -> bool:
         """Follow changes other processes made to a shared store (checked at most every `max_age` s); True when some were.
 
-        A look that would wait for a change under way here, or made while reading, is skipped (the change
-        brings the view in line). Raises StoreUnavailable when the Chroma server does not answer.
-        """
+        A look that would wait for a change under way here, or made while reading, is skipped (that change
+        brings the view in line). Raises StoreUnavailable when the Chroma server does not answer."""
         if time.monotonic() - self._checked < max_age or self._view.reads_here():
             return False
         if not self._changing.acquire(blocking=max_age == 0):
@@ -173,8 +169,7 @@ class PassageStore:
     def dense_search(self, question: str, k: int, allowed: set[str] | None = None) -> list[tuple[str, float]]:
         """The k nearest passages by embedding, with cosine similarity (only `allowed` ids when given).
 
-        Only passages in the in-memory view are returned: Chroma holds a passage being added before the view does.
-        """
+        Only passages in the in-memory view are returned: Chroma holds a passage being added before the view does."""
         with self.reading():
             if not len(self.table) or allowed == set():
                 return []

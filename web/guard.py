@@ -43,22 +43,48 @@ def is_write(method: str, path: str) -> bool:
     return method in WRITE_METHODS and any(path.startswith(p) for p in WRITE_ROUTES)
 
 
-def is_loopback(scope: dict) -> bool:
-    """Whether the caller is on this machine."""
-    host = (scope.get("client") or ("", 0))[0]
+# Headers a reverse proxy adds: a request carrying one came through a proxy, whoever sent it.
+PROXY_HEADERS = (b"forwarded", b"x-forwarded-for", b"x-real-ip", b"x-forwarded-host", b"via")
+
+
+def is_loopback_address(host: str) -> bool:
+    """Whether an address (or host name) is this machine's loopback."""
     try:
-        return ipaddress.ip_address(host).is_loopback
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return host == "localhost"
 
 
+def header(scope: dict, name: bytes) -> str | None:
+    """A request header's value, if sent."""
+    return next((v.decode("latin-1") for n, v in scope.get("headers", []) if n == name), None)
+
+
+def host_name(value: str) -> str:
+    """The name in a Host header, without its port ("[::1]:7860" -> "::1")."""
+    if value.startswith("["):
+        return value[1 : value.find("]")]
+    return value.rsplit(":", 1)[0] if value.count(":") == 1 else value
+
+
+def is_local_request(scope: dict) -> bool:
+    """Whether the caller is on this machine: a loopback peer, addressed by a loopback name, not through a proxy.
+
+    A proxy on this machine connects from loopback too; it shows by the headers it adds or by the public
+    name it passes on as Host (nginx sends the upstream's or the site's name), so such a request is never local.
+    """
+    if not is_loopback_address((scope.get("client") or ("", 0))[0]):
+        return False
+    if any(name in PROXY_HEADERS for name, _ in scope.get("headers", [])):
+        return False
+    host = header(scope, b"host")
+    return host is None or is_loopback_address(host_name(host))
+
+
 def bearer_key(scope: dict) -> str | None:
     """The key sent as `Authorization: Bearer KEY`, if any."""
-    for name, value in scope.get("headers", []):
-        if name == b"authorization":
-            scheme, _, key = value.decode("latin-1").partition(" ")
-            return key.strip() if scheme.lower() == "bearer" and key.strip() else None
-    return None
+    scheme, _, key = (header(scope, b"authorization") or "").partition(" ")
+    return key.strip() if scheme.lower() == "bearer" and key.strip() else None
 
 
 def known(key: str, keys: tuple[str, ...]) -> bool:
@@ -69,9 +95,12 @@ def known(key: str, keys: tuple[str, ...]) -> bool:
 def refusal(access: Access, scope: dict) -> tuple[int, str] | None:
     """Why this API request may not go on (status, message), or None when it may."""
     if access.open_on_loopback:
-        if is_loopback(scope):
+        if is_local_request(scope):
             return None
-        return 403, "未配置 API 密钥，接口只接受本机请求；请设置 POLICYQA_API_KEYS / POLICYQA_ADMIN_KEYS"
+        return 403, (
+            "未配置 API 密钥，接口只接受本机直接请求（经反向代理转发的请求不算本机）；"
+            "请设置 POLICYQA_API_KEYS / POLICYQA_ADMIN_KEYS"
+        )
     key = bearer_key(scope)
     if key is None:
         return 401, "缺少 API 密钥：请在请求头中加入 Authorization: Bearer <密钥>"
