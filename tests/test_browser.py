@@ -78,6 +78,14 @@ def ask(page, question: str):
     return answer
 
 
+def gradio_uploads() -> Path:
+    """The folder Gradio keeps the page's uploads in."""
+    import os
+    import tempfile
+
+    return Path(os.environ.get("GRADIO_TEMP_DIR") or Path(tempfile.gettempdir()) / "gradio")
+
+
 def unlock_admin(page):
     page.get_by_role("tab", name="知识库管理").click()
     page.locator("#admin-password input").fill(ADMIN_PASSWORD)
@@ -132,6 +140,7 @@ def test_a_cadre_asks_checks_the_source_rates_it_and_an_admin_adds_a_document(si
     page.locator("#admin-ingest").click()
     page.locator("#admin-ingest-status", has_text="✅").wait_for(timeout=ANSWER_TIMEOUT_MS)
     assert "某市机关干部夜间值班补贴管理办法" in page.locator("#admin-docs").inner_text()
+    assert not list(gradio_uploads().rglob(policy.name)), "the page's upload is not left in Gradio's temp folder"
     page.screenshot(path=shots / "admin.png", full_page=True)
 
     page.get_by_role("tab", name="问答").click()
@@ -228,6 +237,26 @@ def test_the_knowledge_base_tab_is_locked_by_the_password_removes_documents_and_
     assert exported.startswith("id,created_at,user,rating,reason,question,answer,citations")
     assert "导出测试问题" in exported and "答非所问" in exported
     assert page.dialogs == []
+
+
+def test_wrong_admin_passwords_are_logged_and_after_five_even_the_right_one_waits(sample_service, page, caplog, tmp_path):
+    from web.server import create_server
+
+    settings = make_settings(tmp_path / "unused", admin_password=ADMIN_PASSWORD)
+    with served(create_server(sample_service, settings)) as url, caplog.at_level("WARNING", logger="web.ui"):
+        page.goto(url + "/")
+        page.get_by_role("tab", name="知识库管理").click()
+        for left in range(4, -1, -1):
+            page.locator("#admin-password input").fill(f"猜测-{left}")
+            page.locator("#admin-unlock").click()
+            page.locator("#admin-lock-status", has_text=f"还可尝试 {left} 次").wait_for()
+        page.locator("#admin-password input").fill(ADMIN_PASSWORD)
+        page.locator("#admin-unlock").click()
+        page.locator("#admin-lock-status", has_text="密码错误次数过多").wait_for()
+        assert page.locator("#admin-files").count() == 0
+    failures = [r.getMessage() for r in caplog.records if "解锁失败" in r.getMessage()]
+    assert len(failures) == 5 and all("127.0.0.1" in m for m in failures)
+    assert any("解锁被拒" in r.getMessage() for r in caplog.records)
 
 
 def test_with_logins_set_the_page_asks_for_one_and_feedback_names_the_user(site, page, tmp_path):

@@ -57,6 +57,22 @@ def test_a_lone_surrogate_typed_into_the_chat_is_dropped_and_the_question_answer
     assert "因缺乏经验、先行先试出现的失误" in message_text(history[-1])
 
 
+def test_a_ten_megabyte_question_from_the_page_is_refused_before_it_is_read(served_chat):
+    import httpx
+
+    body = ('{"data": ["' + "问" * ((10 << 20) // 3) + '", [], [], null]}').encode()
+    refused = httpx.post(served_chat + "gradio_api/call/ask", content=body, headers={"Content-Type": "application/json"})
+    assert refused.status_code == 413 and "请求体过大：上限 2 MB" in refused.json()["detail"]
+
+
+def test_a_question_over_the_length_limit_is_refused_in_the_chat_without_echoing_it(served_chat):
+    client = Client(served_chat, verbose=False)
+    long = "先行先试中出现的失误能否免责？" * 200
+    _, history = client.predict(long, [], api_name="/ask")
+    assert "问题过长（3000 字）" in message_text(history[-1]) and "2000 字以内" in message_text(history[-1])
+    assert len(message_text(history[0])) < 300 and "共 3000 字" in message_text(history[0])
+
+
 def test_chat_declines_plainly_and_marks_nearest_passages_as_only_possibly_related(served_chat):
     client = Client(served_chat, verbose=False)
     _, history = client.predict("公务员的基本工资标准是多少？", [], api_name="/ask")

@@ -1,4 +1,4 @@
-"""What every request passes before a route sees it: API keys, body size limits and framing rules.
+"""What every request passes before a route sees it: API keys, body size limits, framing rules; password throttling.
 
 Written as plain ASGI middleware so that a missing key is refused before the body is read or
 validated, and an oversized body is refused before it is held in memory.
@@ -7,6 +7,9 @@ validated, and an oversized body is refused before it is held in memory.
 import hmac
 import ipaddress
 import json
+import threading
+import time
+from collections import deque
 from dataclasses import dataclass
 
 API_PREFIXES = ("/api/v1", "/v1")
@@ -26,6 +29,7 @@ class Access:
     admin_keys: tuple[str, ...]
     max_json_bytes: int
     max_upload_bytes: int
+    max_page_bytes: int
 
     @property
     def open_on_loopback(self) -> bool:
@@ -36,6 +40,11 @@ class Access:
 def is_api(path: str) -> bool:
     """Whether a path belongs to the key-protected APIs."""
     return any(path == p or path.startswith(p + "/") for p in API_PREFIXES)
+
+
+def is_page_upload(path: str) -> bool:
+    """Whether a path is the page's file upload route (limited by Gradio's own max_file_size)."""
+    return path.endswith("/gradio_api/upload")
 
 
 def is_write(method: str, path: str) -> bool:
@@ -149,16 +158,25 @@ class ApiGuard:
         self.app = app
         self.access = access
 
+    def body_limit(self, scope) -> int | None:
+        """The most bytes this request may send: API calls and uploads by their own limits, the page's calls by its."""
+        if is_api(scope["path"]):
+            return self.access.max_upload_bytes if is_write(scope["method"], scope["path"]) else self.access.max_json_bytes
+        if scope["method"] in WRITE_METHODS and not is_page_upload(scope["path"]):
+            return self.access.max_page_bytes
+        return None
+
     async def __call__(self, scope, receive, send) -> None:
-        if scope["type"] != "http" or scope["method"] == "OPTIONS" or not is_api(scope["path"]):
+        limit = self.body_limit(scope) if scope["type"] == "http" and scope["method"] != "OPTIONS" else None
+        if limit is None:
             await self.app(scope, receive, send)
             return
-        denied = refusal(self.access, scope)
+        denied = refusal(self.access, scope) if is_api(scope["path"]) else None
         if denied:
             await send_error(send, scope["path"], *denied)
             return
-        limit = self.access.max_upload_bytes if is_write(scope["method"], scope["path"]) else self.access.max_json_bytes
-        too_large = f"请求体过大：上限 {limit // 1024} KB" if limit < 1 << 20 else f"文件过大：上限 {limit >> 20} MB"
+        size = f"{limit // 1024} KB" if limit < 1 << 20 else f"{limit >> 20} MB"
+        too_large = f"文件过大：上限 {size}" if is_write(scope["method"], scope["path"]) else f"请求体过大：上限 {size}"
         declared = content_length(scope)
         if declared is not None and declared > limit:
             await send_error(send, scope["path"], 413, too_large)
@@ -192,6 +210,39 @@ class ApiGuard:
         except BodyTooLarge:
             if not answered:
                 await send_error(send, scope["path"], 413, too_large)
+
+
+class FailedAttempts:
+    """Wrong passwords per caller: after `allowed` within `window` seconds, tries are refused until the oldest ages out."""
+
+    def __init__(self, allowed: int = 5, window: float = 300.0, clock=time.monotonic) -> None:
+        self.allowed, self.window, self.clock = allowed, window, clock
+        self._failures: dict[str, deque] = {}
+        self._lock = threading.Lock()
+
+    def _recent(self, caller: str) -> deque:
+        failures = self._failures.setdefault(caller, deque())
+        while failures and self.clock() - failures[0] > self.window:
+            failures.popleft()
+        return failures
+
+    def wait_for(self, caller: str) -> float:
+        """Seconds before this caller may try again; 0 when it may now."""
+        with self._lock:
+            failures = self._recent(caller)
+            return self.window - (self.clock() - failures[0]) if len(failures) >= self.allowed else 0.0
+
+    def failed(self, caller: str) -> int:
+        """Count a wrong password; the tries this caller has left in the window."""
+        with self._lock:
+            failures = self._recent(caller)
+            failures.append(self.clock())
+            return max(self.allowed - len(failures), 0)
+
+    def succeeded(self, caller: str) -> None:
+        """Forget a caller's failures once it has the password."""
+        with self._lock:
+            self._failures.pop(caller, None)
 
 
 class FrameRules:

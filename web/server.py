@@ -15,6 +15,10 @@ from vectorstore.chroma import StoreError, StoreWriteError
 from web.guard import Access, ApiGuard, FrameRules, error_body
 
 
+# The page sends the whole conversation shown with each question (4-14 KB an answer): room for some 150 turns.
+PAGE_BODY_FACTOR = 8
+
+
 def access_of(settings: Settings) -> Access:
     """The API keys and size limits in these settings."""
     return Access(
@@ -22,6 +26,7 @@ def access_of(settings: Settings) -> Access:
         admin_keys=tuple(settings.listed(settings.admin_keys)),
         max_json_bytes=settings.max_request_kb * 1024,
         max_upload_bytes=settings.max_upload_mb * 1024 * 1024,
+        max_page_bytes=settings.max_request_kb * 1024 * PAGE_BODY_FACTOR,
     )
 
 

@@ -2,6 +2,7 @@
 
 import hmac
 import html
+import logging
 import tempfile
 from collections.abc import Iterator
 from datetime import datetime
@@ -10,12 +11,17 @@ from pathlib import Path
 import gradio as gr
 
 from assistant import Answer, AssistantService, QuestionError, Reply
-from assistant.questions import printable
+from assistant.questions import MAX_QUESTION_CHARS, printable
 from ingest import IngestError
 from vectorstore.chroma import StoreError
 from web.course_tab import add_course_tab
+from web.guard import FailedAttempts
 from web.render import conversation_markdown, escaped_lines, render_answer, render_evidence
 
+log = logging.getLogger(__name__)
+
+# Files uploaded through the page and never ingested are deleted after an hour (checked every ten minutes).
+UPLOAD_CACHE = (600, 3600)
 EXAMPLE_QUESTIONS = (
     "先行先试中出现的失误能否免责？",
     "对受处理处分影响期满的干部如何使用？",
@@ -122,6 +128,11 @@ def respond(
         yield "", earlier, turns
         return
     question = printable(question)
+    if len(question) > MAX_QUESTION_CHARS:
+        shown = html.escape(question[:200]) + f"……（共 {len(question)} 字）"
+        refused = f"⚠️ 问题过长（{len(question)} 字），请精简到 {MAX_QUESTION_CHARS} 字以内。"
+        yield "", earlier + [{"role": "user", "content": shown}, {"role": "assistant", "content": refused}], turns
+        return
     asked = {"role": "user", "content": html.escape(question)}
     for reply, outcome in answer_messages(service, question, turns, doc_ids):
         yield "", earlier + [asked, {"role": "assistant", "content": reply}], turns + [(question, outcome)]
@@ -178,7 +189,7 @@ def build_chat(service: AssistantService, compact: bool = False) -> dict:
             with gr.Row():
                 question = gr.Textbox(
                     placeholder="输入问题，按回车发送", show_label=False, scale=8, min_width=160,
-                    elem_id="question", max_lines=4,
+                    elem_id="question", max_lines=4, max_length=MAX_QUESTION_CHARS,
                 )
                 send = gr.Button("发送", variant="primary", scale=1, min_width=70, elem_id="send")
             with gr.Row():
@@ -330,22 +341,29 @@ def ingest_uploads(service: AssistantService, paths: list[str], metadata: dict, 
     """Ingest uploaded files one by one with progress; a Markdown summary of what happened to each."""
     lines = []
     for path in progress.tqdm(paths, desc="正在导入"):
-        name = Path(path).name
-        size_mb = Path(path).stat().st_size / 1024 / 1024
-        if size_mb > max_mb:
-            lines.append(f"- ❌ {name}：文件过大（{size_mb:.1f} MB，上限 {max_mb} MB）")
-            continue
         try:
-            report = service.ingest_upload(name, Path(path).read_bytes(), metadata=metadata)
-        except (IngestError, StoreError) as error:
-            lines.append(f"- ❌ {name}：{error}")
-            continue
-        except OSError as error:
-            lines.append(f"- ❌ {name}：无法保存文件（{error.strerror or error}），请检查数据目录的磁盘空间和写权限")
-            continue
-        outcome = f"新增 {report.passages_added} 段" if report.passages_added else "内容未变，未重复导入"
-        lines.append(f"- ✅ {name}：{outcome}" + "".join(f"；⚠️ {e}" for e in report.errors))
+            lines.append(ingest_one_upload(service, Path(path), metadata, max_mb))
+        finally:
+            Path(path).unlink(missing_ok=True)  # Gradio's copy: the store keeps its own under uploads/
     return "\n".join(lines) or "请先选择要上传的文件。"
+
+
+def ingest_one_upload(service: AssistantService, path: Path, metadata: dict, max_mb: int) -> str:
+    """Ingest one uploaded file; a Markdown line saying what happened to it."""
+    name = path.name
+    if not path.is_file():
+        return f"- ❌ {name}：上传的临时文件已导入或已清理，请重新选择文件"
+    size_mb = path.stat().st_size / 1024 / 1024
+    if size_mb > max_mb:
+        return f"- ❌ {name}：文件过大（{size_mb:.1f} MB，上限 {max_mb} MB）"
+    try:
+        report = service.ingest_upload(name, path.read_bytes(), metadata=metadata)
+    except (IngestError, StoreError) as error:
+        return f"- ❌ {name}：{error}"
+    except OSError as error:
+        return f"- ❌ {name}：无法保存文件（{error.strerror or error}），请检查数据目录的磁盘空间和写权限"
+    outcome = f"新增 {report.passages_added} 段" if report.passages_added else "内容未变，未重复导入"
+    return f"- ✅ {name}：{outcome}" + "".join(f"；⚠️ {e}" for e in report.errors)
 
 
 def wire_admin(service: AssistantService, settings, admin: dict, chat: dict) -> None:
@@ -361,17 +379,28 @@ def wire_admin(service: AssistantService, settings, admin: dict, chat: dict) -> 
             gr.Dropdown(choices=document_choices(service), **chosen), feedback_rows(service),
         )
 
-    def on_unlock(password):
+    attempts = FailedAttempts()
+
+    def on_unlock(password, request: gr.Request):
+        caller = request.client.host if request and request.client else "unknown"
+        locked = (False, gr.Column(visible=True), gr.Column(visible=False))
+        wait = attempts.wait_for(caller)
+        if wait:
+            log.warning("知识库管理解锁被拒：%s 尝试过多，%d 秒后可再试", caller, wait)
+            return (*locked, f"❌ 密码错误次数过多，请 {int(wait) + 1} 秒后再试", *[gr.skip()] * 4)
         if not hmac.compare_digest((password or "").encode(), settings.admin_password.encode()):
-            return (False, gr.Column(visible=True), gr.Column(visible=False), "❌ 密码不正确", *[gr.skip()] * 4)
+            left = attempts.failed(caller)
+            log.warning("知识库管理解锁失败：来自 %s 的密码不正确（还可尝试 %d 次）", caller, left)
+            return (*locked, f"❌ 密码不正确（还可尝试 {left} 次）", *[gr.skip()] * 4)
+        attempts.succeeded(caller)
         return (True, gr.Column(visible=False), gr.Column(visible=True), "", *refreshed())
 
     def on_ingest(is_admin, paths, title, issuer, date, doc_number, progress=gr.Progress()):  # noqa: B008 - how Gradio passes a progress bar
         if not is_admin:
-            return ("请先解锁。", *[gr.skip()] * 4)
+            return ("请先解锁。", *[gr.skip()] * 5)
         metadata = {"title": title, "issuer": issuer, "date": date, "doc_number": doc_number}
         summary = ingest_uploads(service, list(paths or []), metadata, settings.max_upload_mb, progress)
-        return (summary, *refreshed())
+        return (summary, None, *refreshed())  # the uploaded copies are gone: the file box is emptied
 
     def on_remove(is_admin, doc_id):
         if not is_admin or not doc_id:
@@ -387,7 +416,7 @@ def wire_admin(service: AssistantService, settings, admin: dict, chat: dict) -> 
         [unlocked, admin["lock_box"], admin["admin_box"], admin["lock_status"], *listings], api_visibility="private",
     )
     admin["ingest"].click(
-        on_ingest, [unlocked, admin["files"], *admin["metadata"]], [admin["ingest_status"], *listings],
+        on_ingest, [unlocked, admin["files"], *admin["metadata"]], [admin["ingest_status"], admin["files"], *listings],
         api_visibility="private",
     )
     admin["remove"].click(on_remove, [unlocked, admin["doomed"]], [admin["remove_status"], *listings], api_visibility="private")
@@ -408,7 +437,7 @@ def model_notice(service: AssistantService) -> str:
 
 def build_demo(service: AssistantService, settings=None) -> gr.Blocks:
     """The whole web page over one assistant service: the chat, 备课, and the knowledge-base tab when an admin password is set."""
-    with gr.Blocks(title="PolicyQA 政策问答助手") as demo:
+    with gr.Blocks(title="PolicyQA 政策问答助手", delete_cache=UPLOAD_CACHE) as demo:
         gr.Markdown("## PolicyQA 政策问答助手\n依据知识库中的政策文件作答，逐句标注出处；点击 [n] 查看原文。文件中没有的内容会如实说明。")
         notice = model_notice(service)
         if notice:
@@ -430,7 +459,7 @@ def build_demo(service: AssistantService, settings=None) -> gr.Blocks:
 
 def build_embed(service: AssistantService, settings=None) -> gr.Blocks:
     """The chat alone, compact, for an intranet portal's iframe: no header, no knowledge-base tab."""
-    with gr.Blocks(title="PolicyQA 政策问答助手", fill_width=True) as demo:
+    with gr.Blocks(title="PolicyQA 政策问答助手", fill_width=True, delete_cache=UPLOAD_CACHE) as demo:
         chat = build_chat(service, compact=True)
         wire_chat(service, chat)
         demo.load(lambda: gr.Dropdown(choices=document_choices(service)), None, [chat["doc_filter"]], api_visibility="private")
