@@ -6,6 +6,7 @@ they are skipped, and tests/test_store.py covers a failing index save with a sim
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -65,6 +66,7 @@ def test_a_full_disk_stops_an_ingest_clearly_and_loses_nothing(small_disk):
     with pytest.raises(StoreWriteError, match="磁盘") as failure:
         service.ingest_texts([{"text": NEW_POLICY * 40, "source": "new.txt"}])
     assert "腾出磁盘空间" in str(failure.value)
+    assert re.search(r"只剩 \d+ MB，这次写入需要约 \d+ MB", str(failure.value)), "it says how much room it needs"
     assert service.ask(QUESTION).text == answer
     assert stored <= chroma_ids(service)
     service.store.refresh_if_changed(max_age=0)

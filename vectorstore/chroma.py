@@ -174,8 +174,9 @@ def translated_errors(server_url: str, folder: Path):
 
 def check_room(folder: Path, chars: int) -> None:
     """Refuse a write of about `chars` characters to an embedded store whose disk is nearly full, before Chroma is touched."""
-    free = shutil.disk_usage(folder).free
-    if free < MIN_FREE_BYTES + chars * BYTES_PER_PASSAGE_CHAR:
+    free, needed = shutil.disk_usage(folder).free, MIN_FREE_BYTES + chars * BYTES_PER_PASSAGE_CHAR
+    if free < needed:
         raise StoreWriteError(
-            f"磁盘空间不足：{folder} 所在磁盘只剩 {free >> 20} MB。请腾出磁盘空间后重试；已存入的文档不受影响。"
+            f"磁盘空间不足：{folder} 所在磁盘只剩 {free >> 20} MB，这次写入需要约 {-(-needed >> 20)} MB"
+            f"（含留给向量库的 {MIN_FREE_BYTES >> 20} MB）。请腾出磁盘空间后重试；已存入的文档不受影响。"
         )
