@@ -2,6 +2,7 @@
 
 import re
 import shutil
+import uuid
 from pathlib import Path
 
 import pytest
@@ -132,7 +133,7 @@ def test_a_cadre_asks_checks_the_source_rates_it_and_an_admin_adds_a_document(si
     assert latest["question"] == "先行先试中出现的失误能否免责？" and "先行先试出现的失误" in latest["answer"]
     page.screenshot(path=shots / "feedback.png", full_page=True)
 
-    policy = tmp_path / "夜间值班补贴办法.txt"
+    policy = tmp_path / f"夜间值班补贴办法-{uuid.uuid4().hex[:8]}.txt"  # a name no earlier run left behind
     policy.write_text(NEW_POLICY, encoding="utf-8")
     unlock_admin(page)
     page.locator("#admin-files input[type=file]").set_input_files(policy)
