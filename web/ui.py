@@ -114,6 +114,13 @@ def answer_messages(
         yield f"⚠️ {html.escape(str(error))}", f"⚠️ {error}"
 
 
+def echoed(question: str) -> str:
+    """The question as the chat shows it: escaped, and only its start when it is over the length the service takes."""
+    if len(question) <= MAX_QUESTION_CHARS:
+        return html.escape(question)
+    return html.escape(question[:200]) + f"……（共 {len(question)} 字）"
+
+
 def respond(
     service: AssistantService, question: str, history: list[dict], doc_ids: list[str] | None = None, turns=None
 ) -> Iterator[tuple[str, list[dict], list]]:
@@ -128,12 +135,7 @@ def respond(
         yield "", earlier, turns
         return
     question = printable(question)
-    if len(question) > MAX_QUESTION_CHARS:
-        shown = html.escape(question[:200]) + f"……（共 {len(question)} 字）"
-        refused = f"⚠️ 问题过长（{len(question)} 字），请精简到 {MAX_QUESTION_CHARS} 字以内。"
-        yield "", earlier + [{"role": "user", "content": shown}, {"role": "assistant", "content": refused}], turns
-        return
-    asked = {"role": "user", "content": html.escape(question)}
+    asked = {"role": "user", "content": echoed(question)}
     for reply, outcome in answer_messages(service, question, turns, doc_ids):
         yield "", earlier + [asked, {"role": "assistant", "content": reply}], turns + [(question, outcome)]
 
