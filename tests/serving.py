@@ -1,13 +1,17 @@
 """Serving an app on loopback for tests: a real uvicorn server in a thread of the test process."""
 
+import subprocess
 import threading
 import time
 from contextlib import contextmanager
 
 import httpx
+import pytest
 import uvicorn
 
 from conftest import free_port
+
+START_TIMEOUT_S = 240
 
 
 @contextmanager
@@ -32,3 +36,18 @@ def served(app, ready_path: str = "/healthz", host: str = "127.0.0.1"):
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+def wait_until_up(url: str, process: subprocess.Popen, what: str) -> None:
+    """Wait for a server to answer on `url`, failing with its output if it dies or never does."""
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"{what} exited: {process.stderr.read()[-3000:] if process.stderr else ''}")
+        try:
+            if httpx.get(url, timeout=2).status_code < 500:
+                return
+        except httpx.HTTPError:
+            time.sleep(0.3)
+    process.kill()
+    pytest.fail(f"{what} did not come up on {url}")

@@ -5,13 +5,12 @@ The proxy is real: Debian's nginx running the README's own example, pointed at t
 
 import re
 import subprocess
-import time
 
 import httpx
 import pytest
 
 from conftest import free_port, make_settings
-from serving import served
+from serving import served, wait_until_up
 from settings import REPO_ROOT
 from sysdeps import require_programs
 
@@ -59,16 +58,7 @@ def readme_proxy(keyless_app, tmp_path_factory):
     )
     process = subprocess.Popen(["nginx", "-p", str(prefix), "-c", str(prefix / "nginx.conf")], stderr=subprocess.PIPE, text=True)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            httpx.get(url + "/healthz", timeout=2)
-            break
-        except httpx.HTTPError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                pytest.fail(f"nginx did not start: {process.stderr.read()[-2000:]}")
-            time.sleep(0.1)
+    wait_until_up(url + "/healthz", process, "nginx")
     yield url
     process.terminate()
     process.wait(timeout=30)

@@ -4,32 +4,16 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 
 from conftest import eventually, free_port
+from serving import wait_until_up
 from settings import REPO_ROOT
 
-START_TIMEOUT_S = 240
 NEW_POLICY = "关于村级档案管理的通知\n一、保管期限\n村级会计档案的保管期限为三十年。\n".encode()
-
-
-def wait_until_up(url: str, process: subprocess.Popen, what: str) -> None:
-    """Wait for a server to answer on `url`, failing with its output if it dies or never does."""
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"{what} exited: {process.stderr.read()[-3000:] if process.stderr else ''}")
-        try:
-            if httpx.get(url, timeout=2).status_code < 500:
-                return
-        except httpx.HTTPError:
-            time.sleep(0.3)
-    process.kill()
-    pytest.fail(f"{what} did not come up on {url}")
 
 
 class ChromaServer:
