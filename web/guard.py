@@ -221,9 +221,11 @@ class FailedAttempts:
         self._lock = threading.Lock()
 
     def _recent(self, caller: str) -> deque:
-        failures = self._failures.setdefault(caller, deque())
+        failures = self._failures.pop(caller, deque())
         while failures and self.clock() - failures[0] > self.window:
             failures.popleft()
+        if failures:
+            self._failures[caller] = failures  # a caller with no recent failure keeps no entry
         return failures
 
     def wait_for(self, caller: str) -> float:
@@ -237,6 +239,7 @@ class FailedAttempts:
         with self._lock:
             failures = self._recent(caller)
             failures.append(self.clock())
+            self._failures[caller] = failures
             return max(self.allowed - len(failures), 0)
 
     def succeeded(self, caller: str) -> None:
