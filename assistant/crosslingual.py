@@ -25,6 +25,9 @@ ENGLISH_WORD = re.compile(r"[A-Za-z]+(?:'[a-z]+)?")
 ENTRY = re.compile(r"^\S+ (\S+) \[[^\]]*\] /(.*)/$")
 CHINESE_WORD = re.compile(r"[\u4e00-\u9fff]{2,8}")
 LONGEST_PHRASE = 3
+# Each unit's choice is weighed against every other unit's, so the work grows with the square of their
+# number: a question of ordinary length has under 20; past this many the rest add little but CPU.
+MAX_UNITS = 40
 NEGATIVE_PREFIXES = ("non", "un", "in", "im", "ir", "il", "dis")
 ENGLISH_STOPWORDS = frozenset(
     "a an the what which who whom whose when where why how is are was were be been being am do does did done "
@@ -153,13 +156,16 @@ def translate(question: str, passages_holding: Callable[[str], np.ndarray]) -> T
     if not units:
         return None
     holding = {word: passages_holding(word) for _, words in units for word in words}
+    # A candidate shares a passage with some translation of a unit exactly when it shares one with the
+    # union of that unit's translations, so each unit is looked up once, not once per translation.
+    anywhere = [np.unique(np.concatenate([holding[w] for w in words])) for _, words in units]
     pairs: list[tuple[str, str]] = []
     for index, (english, words) in enumerate(units):
-        others = [candidates for j, (_, candidates) in enumerate(units) if j != index]
+        others = [positions for j, positions in enumerate(anywhere) if j != index]
 
         def support(word: str) -> tuple[float, int, int]:
             mine = holding[word]
-            shared = sum(any(overlap(mine, holding[o]) for o in candidates) for candidates in others)
+            shared = sum(overlap(mine, positions) for positions in others)
             return (shared, len(mine), -words.index(word))
 
         best = max(words, key=support)
@@ -188,14 +194,14 @@ def negated(word: str) -> list[str]:
 
 
 def translation_candidates(question: str) -> list[tuple[str, tuple[str, ...]]]:
-    """Each English word or phrase of the question that CC-CEDICT translates, with its Chinese words."""
+    """Each English word or phrase of the question that CC-CEDICT translates, with its Chinese words: once each, the first MAX_UNITS."""
     words = [w.lower() for w in ENGLISH_WORD.findall(question)]
     content = [w for w in words if w not in ENGLISH_STOPWORDS and len(w) > 1]
     stemmed = stems(content)
     table = glossary()
-    units = []
+    units: dict[str, tuple[str, ...]] = {}
     position = 0
-    while position < len(content):
+    while position < len(content) and len(units) < MAX_UNITS:
         for size in range(min(LONGEST_PHRASE, len(content) - position), 0, -1):
             senses = table.get(" ".join(stemmed[position : position + size]), ())
             exact = tuple(s for s in senses if s.exact)
@@ -205,9 +211,9 @@ def translation_candidates(question: str) -> list[tuple[str, tuple[str, ...]]]:
             if size == 1:
                 chinese += negated(content[position])
             if chinese:
-                units.append((" ".join(content[position : position + size]), tuple(dict.fromkeys(chinese))))
+                units.setdefault(" ".join(content[position : position + size]), tuple(dict.fromkeys(chinese)))
                 position += size
                 break
         else:
             position += 1
-    return units
+    return list(units.items())[:MAX_UNITS]

