@@ -1,6 +1,7 @@
 """The default answerer: quote the sentences that answer the question, verbatim, with citations."""
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from langchain_core.documents import Document
@@ -28,6 +29,13 @@ MEANING_PASSAGES = 3
 MEANING_COMPANION_MARGIN = 0.02
 # The retriever's order still counts, on the scale of cosine differences between sentences.
 MEANING_RANK_BONUS = 0.02
+# A sentence that asks (ends with a question mark, closing quotes aside) states nothing: it is never
+# quoted, and a passage of nothing but questions, such as one restating the question, is no evidence.
+ASKS = re.compile(r"[？?][」”’\"'）)]*\s*$")
+# Nor is a sentence quoted that holds the question again, its interrogative included
+# (「请大家思考先行先试中出现的失误能否免责。」): this share of the question's character pairs or more.
+INTERROGATIVE = re.compile(r"能否|是否|可否|能不能|可不可以|怎么|怎样|如何|为什么|什么|哪些|哪个|多少|几[个天年次]|吗|呢")
+RESTATED_SHARE = 0.8
 
 
 @dataclass(frozen=True)
@@ -40,20 +48,35 @@ class SentenceCandidate:
     score: float
 
 
-def score_sentences(terms: WeightedTerms, documents: list[Document]) -> list[SentenceCandidate]:
+def quotable_for(question: str) -> Callable[[str], bool]:
+    """Whether a sentence may be quoted for `question`: it states something, and not merely the question again."""
+    core = re.sub(r"\W", "", question)
+    pairs = {core[i : i + 2] for i in range(len(core) - 1)}
+
+    def quotable(sentence: str) -> bool:
+        if ASKS.search(sentence):
+            return False
+        if not pairs or not INTERROGATIVE.search(sentence):
+            return True
+        return sum(pair in sentence for pair in pairs) < RESTATED_SHARE * len(pairs)
+
+    return quotable
+
+
+def score_sentences(terms: WeightedTerms, documents: list[Document], quotable: Callable[[str], bool]) -> list[SentenceCandidate]:
     """Every sentence of the retrieved passages scored by the question words it and its passage hold."""
     candidates = []
     for rank, document in enumerate(documents):
         context_score = terms.coverage(passage_context(document))
         for start, end in sentence_spans(document.page_content):
             sentence = document.page_content[start:end].strip()
-            if sentence:
+            if sentence and quotable(sentence):
                 score = 0.6 * terms.coverage(sentence) + 0.4 * context_score + RANK_BONUS / (1 + rank)
                 candidates.append(SentenceCandidate(rank, start, end, score))
     return sorted(candidates, key=lambda c: (-c.score, c.rank, c.start))
 
 
-def score_by_meaning(question: str, documents: list[Document], similar) -> list[SentenceCandidate]:
+def score_by_meaning(question: str, documents: list[Document], similar, quotable: Callable[[str], bool]) -> list[SentenceCandidate]:
     """The sentences of the first passages scored by the embedding model's similarity to the question.
 
     For a question answered by meaning, whose words the passages hardly share: the sentence quoted
@@ -63,7 +86,7 @@ def score_by_meaning(question: str, documents: list[Document], similar) -> list[
         (rank, start, end)
         for rank, document in enumerate(documents[:MEANING_PASSAGES])
         for start, end in sentence_spans(document.page_content)
-        if document.page_content[start:end].strip()
+        if document.page_content[start:end].strip() and quotable(document.page_content[start:end].strip())
     ]
     if not spans:
         return []
@@ -97,6 +120,12 @@ def pick_quotes(candidates: list[SentenceCandidate], max_quotes: int, margin: fl
 def make_citation(n: int, document: Document, quotes: tuple[str, ...]) -> Citation:
     """A citation record for a retrieved passage."""
     return Citation.of({**document.metadata, "text": document.page_content}, n, quotes=quotes)
+
+
+def states_something(document: Document, quotable: Callable[[str], bool]) -> bool:
+    """Whether a passage holds a sentence that may be quoted, not only questions or the question again."""
+    text = document.page_content
+    return any(text[s:e].strip() and quotable(text[s:e].strip()) for s, e in sentence_spans(text))
 
 
 def quote_line(citation: Citation) -> str:
@@ -167,20 +196,22 @@ def compose_extractive_answer(
     retrieval query also carried the earlier question's topic); `section_of` lists a passage's
     section, for gathering every item a 有哪些 question asks for.
     """
+    quotable = quotable_for(focus or question)
+    retrieved, documents = documents, [d for d in documents if states_something(d, quotable)]
     terms = weigh_terms(focus or question, idf)
     coverages = [terms.coverage(passage_context(d)) for d in documents]
     evidence = max(coverages, default=0.0)
     similarity = best_similarity(documents)
     by_meaning = min_similarity is not None and similarity >= min_similarity
     if not documents or (evidence < min_evidence and not by_meaning) or (not terms.terms and not by_meaning):
-        return decline(question, documents, evidence, similarity)
+        return decline(question, retrieved, evidence, similarity)
     # Every retrieved passage may be quoted once the evidence suffices: a passage holding fewer of the
     # question's words than the threshold often holds the answer itself, the words being in the one
     # before it (ncppolicies gold_in_citations 0.807 -> 0.825); COMPANION_SHARE decides what is quoted.
     if evidence < min_evidence and similar is not None:  # answered by meaning: quote by meaning too
-        by_rank = pick_quotes(score_by_meaning(focus or question, documents, similar), max_quotes, MEANING_COMPANION_MARGIN)
+        by_rank = pick_quotes(score_by_meaning(focus or question, documents, similar, quotable), max_quotes, MEANING_COMPANION_MARGIN)
     else:
-        by_rank = pick_quotes(score_sentences(terms, documents), max_quotes)
+        by_rank = pick_quotes(score_sentences(terms, documents, quotable), max_quotes)
     supported, by_rank = gather_list(focus or question, documents, by_rank, section_of)
     citations, seen = [], set()
     for rank, spans in by_rank.items():

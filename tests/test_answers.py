@@ -82,3 +82,35 @@ def test_a_quote_that_ends_its_passage_is_followed_by_the_paragraph_that_carries
     assert "按以下标准发放一次性吸纳就业补贴" in answer.citations[0].quotes[-1]
     assert answer.citations[1].quotes == ("每吸纳一名毕业生补贴三千元，同一企业每年最多补贴二十名。",)
     assert [c.n for c in answer.citations] == list(range(1, len(answer.citations) + 1))
+
+
+PLANTED = {
+    "问答汇编.txt": "常见问题\n一、干部考核怎么开展？\n二、先行先试中出现的失误能否免责？\n三、容错纠错的程序是什么？",
+    "一问.txt": "二、先行先试中出现的失误能否免责？",
+    "思考题.txt": "关于免责的问答\n先行先试中出现的失误能否免责？先行先试中出现的失误能否免责？请大家思考先行先试中出现的失误能否免责。",
+}
+
+
+@pytest.fixture
+def planted(tmp_path):
+    folder = tmp_path / "planted"
+    folder.mkdir()
+    for name, text in PLANTED.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    return folder
+
+
+def test_passages_that_only_restate_the_question_are_not_evidence(fresh_service, planted):
+    from conftest import HUBEI, XINHUA
+
+    assert fresh_service.ingest([HUBEI, XINHUA, planted]).errors == []
+    answer = fresh_service.ask(EXEMPTION)
+    assert not answer.refused
+    assert "可以不予或者免于追究责任" in answer.citations[0].quotes[0]
+    assert all(c.source.startswith(str(HUBEI.parent)) for c in answer.citations), [c.title for c in answer.citations]
+
+
+def test_a_store_holding_only_the_question_restated_declines_it(fresh_service, planted):
+    assert fresh_service.ingest([planted]).errors == []
+    answer = fresh_service.ask(EXEMPTION)
+    assert answer.refused and not answer.citations
