@@ -17,19 +17,41 @@ TITLE_IN_QUOTES = re.compile(rf"《([^《》]{{4,100}}(?:{DOCUMENT_TYPES})(?:（
 TITLE_SEARCH_BLOCKS = 5
 # A document's own name stands near the start of a block; a 《…》 deep inside a paragraph names another.
 TITLE_SEARCH_CHARS = 150
+# A 《…》 is the document's own name only when it opens the block or is what the text issues or
+# publishes (关于印发《…》的通知, 全会审议通过《…》); after 根据, 贯彻落实 and the like it names a work cited.
+ISSUED_BY_NOTICE = re.compile(r"(?:印发|转发|颁布|公布|通过)$")
 # A flattened page starts with its headline, then a space, then the text.
 LEADING_TITLE = re.compile(r"^([^\s。！？；，,]{6,40}?)[ \u3000\u00a0]+\S")
+# A longer headline names the work it is about: 关于《…》的政策解读, 国务院办公厅转发……《…》的通知.
+HEADLINE_ABOUT_WORK = re.compile(
+    rf"^([^\s。！？；，,《》]{{0,60}}《[^《》]{{4,100}}》[^\s。！？；，,《》]{{0,30}}(?:{DOCUMENT_TYPES}|解读|说明))(?:[ \u3000\u00a0]|$)"
+)
 
 
 def extract_title(blocks: list[Block], fallback: str) -> str:
-    """The document's title: a flattened page's headline, a 《…》 document name near the top, the first heading, or `fallback`."""
+    """The document's title: a flattened page's headline, the 《…》 it names itself by, the first heading, or `fallback`."""
     leading = LEADING_TITLE.match(blocks[0].text) if blocks else None
     if leading and blocks[0].kind != "heading":
         return leading.group(1)
+    return own_name_in_quotes(blocks) or first_heading(blocks) or fallback
+
+
+def own_name_in_quotes(blocks: list[Block]) -> str | None:
+    """A 《…》 that opens one of the first blocks or that the text issues, else a headline about one (关于《…》的解读)."""
     for block in blocks[:TITLE_SEARCH_BLOCKS]:
-        match = TITLE_IN_QUOTES.search(block.text[:TITLE_SEARCH_CHARS])
-        if match:
-            return match.group(1)
+        for match in TITLE_IN_QUOTES.finditer(block.text[:TITLE_SEARCH_CHARS]):
+            before = block.text[: match.start()].lstrip("#").strip()
+            if not before or ISSUED_BY_NOTICE.search(before):
+                return match.group(1)
+    for block in blocks[:TITLE_SEARCH_BLOCKS]:
+        headline = HEADLINE_ABOUT_WORK.match(block.text.lstrip("#").strip())
+        if headline:
+            return headline.group(1)
+    return None
+
+
+def first_heading(blocks: list[Block]) -> str | None:
+    """The first heading among the first three blocks, with a ——subtitle line that follows it."""
     for index, block in enumerate(blocks[:3]):
         if block.kind == "heading":
             title = block.text.lstrip("#").strip()
@@ -37,7 +59,7 @@ def extract_title(blocks: list[Block], fallback: str) -> str:
             if following is not None and following.text.startswith("——"):
                 title += following.text
             return title
-    return fallback
+    return None
 
 
 ISSUER_IN_TITLE = re.compile(

@@ -95,3 +95,43 @@ def test_metadata_given_on_the_command_line_is_stored(tmp_path, cli):
     assert len(documents) == 2, "the roundup and the report pasted after it"
     for document in documents:
         assert (document["issuer"], document["date"], document["doc_number"]) == ("新华社", "2021-08-01", "新华社稿〔2021〕1号")
+
+
+TRAINING_NOTICE = """关于做好2025年度干部教育培训工作的通知
+各市、州、县委组织部：
+为深入贯彻落实《中共湖北省委关于进一步激励干部在加快建成中部地区崛起重要战略支点中担当作为的意见》，现就做好2025年度干部教育培训工作通知如下。
+一、培训对象
+全省县处级以上领导干部。
+二、培训内容
+县处级以上领导干部每年参加集中脱产培训的时间累计不少于5天。
+中共湖北省委组织部
+2025年2月10日"""
+
+SERVICE_REPLY = "您好，来信已收悉。根据《住房公积金管理条例》规定，职工离休、退休的，可以提取职工住房公积金账户内的存储余额。"
+
+
+def test_a_notice_keeps_its_own_title_not_that_of_a_work_it_cites(fresh_service, tmp_path):
+    (tmp_path / "培训通知.txt").write_text(TRAINING_NOTICE, encoding="utf-8")
+    (tmp_path / "公积金答复.txt").write_text(SERVICE_REPLY, encoding="utf-8")
+    report = fresh_service.ingest([tmp_path])
+    assert report.errors == [] and report.documents_added == 2
+    assert sorted(d["title"] for d in fresh_service.documents()) == ["公积金答复", "关于做好2025年度干部教育培训工作的通知"]
+    answer = fresh_service.ask("县处级以上领导干部每年集中脱产培训不少于几天？")
+    assert not answer.refused
+    assert answer.citations[0].title == "关于做好2025年度干部教育培训工作的通知"
+    assert answer.citations[0].issuer == "中共湖北省委组织部"
+    assert "《关于做好2025年度干部教育培训工作的通知》（二、培训内容）" in answer.text
+
+
+@pytest.mark.parametrize(
+    ("text", "title"),
+    [
+        ("关于印发《湖北省干部教育培训规划》的通知\n各市、州：现将《湖北省干部教育培训规划》印发给你们。", "湖北省干部教育培训规划"),
+        ("《湖北省干部教育培训规划》\n第一条 为了规范干部教育培训工作，制定本规划。", "湖北省干部教育培训规划"),
+        ("关于《本溪市支持中小企业生产经营若干政策措施》的文件解读 一、发文背景 为深入贯彻落实有关精神。", "关于《本溪市支持中小企业生产经营若干政策措施》的文件解读"),
+        ("按照《关于印发基本医疗保险关系转移接续暂行办法的通知》文件精神，学生可视为连续参保。", "答复"),
+    ],
+)
+def test_a_document_name_in_quotes_is_the_title_only_where_the_text_names_itself(text, title):
+    document, _ = parse_policy_text(text, "答复.txt")
+    assert document.title == title
