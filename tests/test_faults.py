@@ -130,3 +130,20 @@ def test_uploads_refused_for_a_full_disk_leave_no_file_behind_and_keep_the_earli
 
         (small_disk / "filler").unlink()
         assert upload("另一个办法.txt", NEW_POLICY.replace("户用厕所", "公共厕所")).status_code == 201
+
+
+def test_a_start_on_a_full_disk_says_how_much_room_it_needs_and_the_documents_come_back(small_disk):
+    data_dir = small_disk / "var"
+    env = {**os.environ, "POLICYQA_DATA_DIR": str(data_dir), "HF_HUB_OFFLINE": "1"}
+    assert subprocess.run([sys.executable, str(REPO_ROOT / "app.py"), "ingest", str(SAMPLE_DIR)], env=env, capture_output=True, timeout=600).returncode == 0
+    fill(small_disk)
+
+    asking = [sys.executable, str(REPO_ROOT / "app.py"), "ask", QUESTION]
+    refused = subprocess.run(asking, env=env, capture_output=True, text=True, timeout=600)
+    assert refused.returncode != 0
+    assert re.search(r"磁盘空间不足：所在磁盘只剩 \d+ MB，知识库至少需要留出约 \d+ MB", refused.stderr), refused.stderr[-2000:]
+    assert str(REPO_ROOT) not in refused.stderr
+
+    (small_disk / "filler").unlink()
+    answered = subprocess.run(asking, env=env, capture_output=True, text=True, timeout=600)
+    assert answered.returncode == 0 and "可以不予或者免于追究责任" in answered.stdout

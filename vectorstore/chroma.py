@@ -165,11 +165,26 @@ def translated_errors(server_url: str, folder: Path):
         if server_url and is_connection_failure(error):
             raise unavailable(server_url, error) from error
         if is_write_failure(error):
+            cause = room_left(folder) if is_disk_full(error) else "磁盘可能已满或目录只读："
             raise StoreWriteError(
                 f"无法写入知识库（{folder}）：{type(error).__name__}: {str(error)[:200]}。"
-                "磁盘可能已满或目录只读：请腾出磁盘空间或恢复目录写权限后重试；已存入的文档不受影响。"
+                f"{cause}请腾出磁盘空间或恢复目录写权限后重试；已存入的文档不受影响。"
             ) from error
         raise
+
+
+def is_disk_full(error: BaseException) -> bool:
+    """True for errors that mean the disk (or the quota) is full."""
+    if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    return any(s in str(error).lower() for s in ("disk is full", "no space"))
+
+
+def room_left(folder: Path) -> str:
+    """What is left on the disk of `folder` (or of its nearest existing parent) beside what the store needs."""
+    existing = next(p for p in (Path(folder), *Path(folder).parents) if p.exists())
+    free = shutil.disk_usage(existing).free
+    return f"磁盘空间不足：所在磁盘只剩 {free >> 20} MB，知识库至少需要留出约 {MIN_FREE_BYTES >> 20} MB。"
 
 
 def check_room(folder: Path, chars: int) -> None:
