@@ -216,4 +216,4 @@ def translation_candidates(question: str) -> list[tuple[str, tuple[str, ...]]]:
                 break
         else:
             position += 1
-    return list(units.items())[:MAX_UNITS]
+    return list(units.items())

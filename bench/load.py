@@ -62,19 +62,24 @@ def ask_body(rng: random.Random, questions: list[str], doc_ids: list[str]) -> di
     return body
 
 
-async def client_loop(client: httpx.AsyncClient, url: str, questions: list[str], doc_ids: list[str], until: float, results: dict) -> None:
-    """One client asking question after question until the time is up."""
-    rng = random.Random(id(results) ^ len(results["latencies_ms"]))
+async def ask_loop(client: httpx.AsyncClient, url: str, next_body, until: float, results: dict, into: str, label: str = "") -> None:
+    """Ask `next_body()` after question until the time is up, each latency kept in `results[into]`."""
     while time.monotonic() < until:
         began = time.perf_counter()
         try:
-            reply = await client.post(url + "/api/v1/ask", json=ask_body(rng, questions, doc_ids))
+            reply = await client.post(url + "/api/v1/ask", json=next_body())
             ok = reply.status_code == 200 and "answer" in reply.json()
         except (httpx.HTTPError, ValueError) as error:
             ok, reply = False, error
-        results["latencies_ms"].append((time.perf_counter() - began) * 1000)
+        results[into].append((time.perf_counter() - began) * 1000)
         if not ok:
-            results["errors"].append(str(getattr(reply, "status_code", reply))[:200])
+            results["errors"].append(f"{label}{str(getattr(reply, 'status_code', reply))[:200]}")
+
+
+async def client_loop(client: httpx.AsyncClient, url: str, questions: list[str], doc_ids: list[str], until: float, results: dict) -> None:
+    """One client asking question after question until the time is up."""
+    rng = random.Random(id(results) ^ len(results["latencies_ms"]))
+    await ask_loop(client, url, lambda: ask_body(rng, questions, doc_ids), until, results, "latencies_ms")
 
 
 async def lister_loop(client: httpx.AsyncClient, url: str, until: float, results: dict) -> None:
@@ -90,26 +95,25 @@ async def lister_loop(client: httpx.AsyncClient, url: str, until: float, results
             results["errors"].append(f"listing: {str(getattr(reply, 'status_code', reply))[:200]}")
 
 
-def long_english_question(rng: random.Random, questions: list[str]) -> str:
+def long_question_words(questions: list[str]) -> list[str]:
+    """The words long questions are made of: those of the English questions, and LONG_QUESTION_WORDS."""
+    return sorted({w.strip("?,.").lower() for q in questions if q.isascii() for w in q.split()} | set(LONG_QUESTION_WORDS))
+
+
+def long_english_question(rng: random.Random, vocabulary: list[str]) -> str:
     """A question of LONG_QUESTION_CHARS characters of common English words, a different order each time."""
-    vocabulary = sorted({w.strip("?,.").lower() for q in questions if q.isascii() for w in q.split()} | set(LONG_QUESTION_WORDS))
     words = [rng.choice(vocabulary) for _ in range(LONG_QUESTION_CHARS // 3)]
     return " ".join(words)[:LONG_QUESTION_CHARS].rstrip() + "?"
 
 
 async def long_question_loop(client: httpx.AsyncClient, url: str, questions: list[str], until: float, results: dict) -> None:
     """One client sending long English questions one after another until the time is up."""
-    rng = random.Random(7)
-    while time.monotonic() < until:
-        began = time.perf_counter()
-        try:
-            reply = await client.post(url + "/api/v1/ask", json={"question": long_english_question(rng, questions)})
-            ok = reply.status_code == 200 and "answer" in reply.json()
-        except (httpx.HTTPError, ValueError) as error:
-            ok, reply = False, error
-        results["long_questions_ms"].append((time.perf_counter() - began) * 1000)
-        if not ok:
-            results["errors"].append(f"long question: {str(getattr(reply, 'status_code', reply))[:200]}")
+    rng, vocabulary = random.Random(7), long_question_words(questions)
+
+    def body() -> dict:
+        return {"question": long_english_question(rng, vocabulary)}
+
+    await ask_loop(client, url, body, until, results, "long_questions_ms", "long question: ")
 
 
 def generated_policy(n: int) -> bytes:
