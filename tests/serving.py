@@ -2,14 +2,13 @@
 
 import subprocess
 import threading
-import time
 from contextlib import contextmanager
 
 import httpx
 import pytest
 import uvicorn
 
-from conftest import free_port
+from conftest import eventually, free_port
 
 START_TIMEOUT_S = 240
 
@@ -22,15 +21,7 @@ def served(app, ready_path: str = "/healthz", host: str = "127.0.0.1"):
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url + ready_path, timeout=2).status_code < 500:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    else:
-        raise RuntimeError(f"server on {url} did not become ready")
+    eventually(lambda: answers(url + ready_path), timeout=30, interval=0.1, what=f"the server on {url} answering")
     try:
         yield url
     finally:
@@ -40,14 +31,22 @@ def served(app, ready_path: str = "/healthz", host: str = "127.0.0.1"):
 
 def wait_until_up(url: str, process: subprocess.Popen, what: str) -> None:
     """Wait for a server to answer on `url`, failing with its output if it dies or never does."""
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
+
+    def up() -> bool:
         if process.poll() is not None:
             pytest.fail(f"{what} exited: {process.stderr.read()[-3000:] if process.stderr else ''}")
-        try:
-            if httpx.get(url, timeout=2).status_code < 500:
-                return
-        except httpx.HTTPError:
-            time.sleep(0.3)
-    process.kill()
-    pytest.fail(f"{what} did not come up on {url}")
+        return answers(url)
+
+    try:
+        eventually(up, timeout=START_TIMEOUT_S, interval=0.3, what=f"{what} answering on {url}")
+    except pytest.fail.Exception:
+        process.kill()
+        raise
+
+
+def answers(url: str) -> bool:
+    """Whether something on `url` answers without a server error."""
+    try:
+        return httpx.get(url, timeout=2).status_code < 500
+    except httpx.HTTPError:
+        return False

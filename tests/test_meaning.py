@@ -4,11 +4,10 @@ import os
 import subprocess
 import sys
 import threading
-import time
 
 import numpy as np
 
-from conftest import make_settings
+from conftest import eventually, make_settings
 from settings import REPO_ROOT
 from vectorstore.embeddings import E5_MODEL, MINILM
 
@@ -101,10 +100,12 @@ def test_a_store_built_with_the_old_model_keeps_answering_and_reindex_survives_k
     process = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL)
     lines: list[str] = []
     read_stderr(process, lines)
-    deadline = time.monotonic() + 240
-    while not any(f"{n}/{passages}" in "".join(lines) for n in range(4, passages)) and time.monotonic() < deadline:
+
+    def halfway() -> bool:
         assert process.poll() is None, "".join(lines)
-        time.sleep(0.05)  # poll until the deadline
+        return any(f"{n}/{passages}" in "".join(lines) for n in range(4, passages))
+
+    eventually(halfway, timeout=240, interval=0.05, what="the reindex past its first batches")
     process.kill()
     process.wait()
 

@@ -5,9 +5,8 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
-from conftest import HUBEI, XINHUA, make_settings
+from conftest import HUBEI, XINHUA, eventually, make_settings
 from ingest import load_policy_file
 from settings import REPO_ROOT
 
@@ -42,14 +41,14 @@ def test_kill_nine_during_ingest_then_rerun_leaves_no_duplicate_and_nothing_miss
 
     first = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     manifest = data_dir / "sources.json"
-    deadline = time.monotonic() + 240
-    while not manifest.exists() and first.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.2)
+    eventually(lambda: manifest.exists() or first.poll() is not None, timeout=240, interval=0.2, what="the first file recorded")
     assert first.poll() is None, "the ingest finished before it could be interrupted; give it more files"
     # killed once the next chunk has begun writing to Chroma (its change stamp goes first), not between chunks
     recorded = manifest.stat().st_mtime_ns
-    while last_change(data_dir / "chroma") <= recorded and first.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.02)
+    eventually(
+        lambda: last_change(data_dir / "chroma") > recorded or first.poll() is not None,
+        timeout=240, interval=0.02, what="the next chunk writing to Chroma",
+    )
     first.send_signal(signal.SIGKILL)
     first.wait(timeout=30)
     done_before = len(json.loads(manifest.read_text(encoding="utf-8")))
