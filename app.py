@@ -17,6 +17,7 @@ import argparse
 import json
 import os
 import sys
+from datetime import date
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -69,12 +70,19 @@ def command_ingest(settings: Settings, args) -> int:
     from tqdm import tqdm
 
     from assistant import create_service as build
+    from ingest import IngestError
     from ingest.loaders import policy_files
+    from ingest.metadata import SIDECAR_FIELDS, given_metadata
 
+    given = {name: getattr(args, name) for name in SIDECAR_FIELDS}
+    try:
+        given_metadata(given)
+    except IngestError as error:
+        print(f"错误：{error}", file=sys.stderr)
+        return 2
     service = build(settings)
     paths = [Path(p) for p in args.paths]
     with tqdm(total=len(policy_files(paths)), unit="文件", desc="导入", disable=None, file=sys.stderr) as bar:
-        given = {"title": args.title, "issuer": args.issuer, "date": args.date, "doc_number": args.doc_number}
         report = service.ingest(paths, progress=bar.update, metadata=given)
     for error in report.errors:
         print(f"错误：{error}", file=sys.stderr)
@@ -96,14 +104,14 @@ def ingest_rate(report) -> str:
 def command_docs(settings: Settings, args) -> int:
     from assistant import create_service as build
 
-    documents = build(settings).documents()
+    documents = build(settings).documents(as_of=args.as_of)
     if args.json:
         print(json.dumps(documents, ensure_ascii=False, indent=2))
         return 0
     if not documents:
         print("知识库中还没有文档。用 python app.py ingest PATH 导入。")
     for d in documents:
-        print(f"{d['doc_id']}\t{d['passages']} 段\t{d['title']}\t{d['source']}")
+        print(f"{d['doc_id']}\t{d['passages']} 段\t{d['status_label']}\t{d['title']}\t{d['source']}")
     return 0
 
 
@@ -159,7 +167,7 @@ def command_ask(settings: Settings, args) -> int:
         print(f"错误：无法读取对话历史 {args.history}（{error}）；应是 JSON 列表，如 [{{\"role\": \"user\", \"content\": \"……\"}}]", file=sys.stderr)
         return 2
     try:
-        answer = service.ask(args.question, doc_ids=args.doc or None, filters=filters or None, history=history)
+        answer = service.ask(args.question, doc_ids=args.doc or None, filters=filters or None, history=history, as_of=args.as_of)
     except QuestionError as error:
         print(f"错误：{error}", file=sys.stderr)
         return 2
@@ -258,6 +266,14 @@ def command_course(settings: Settings, args) -> int:
     return 0
 
 
+def iso_day(value: str) -> date:
+    """A YYYY-MM-DD day given on the command line."""
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"日期应写成 YYYY-MM-DD，如 2021-05-01（收到：{value}）") from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command-line interface; no sub-command serves the web chat."""
     parser = argparse.ArgumentParser(prog="app.py", description="PolicyQA 政策问答助手")
@@ -269,9 +285,15 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("--issuer", help="发文机关")
     ingest.add_argument("--date", help="成文或发布日期，如 2025-03-01")
     ingest.add_argument("--doc-number", help="文号，如 鄂发〔2025〕12号")
+    ingest.add_argument("--effective-date", help="施行日期，如 2024-03-01（覆盖从正文识别的）")
+    ingest.add_argument("--expiry-date", help="有效期截止日期，如 2026-12-31")
+    ingest.add_argument("--status", help="效力状态：in_force、repealed、amended、expired、not_yet_effective（或 现行有效、已废止……）")
+    ingest.add_argument("--repeals", help="本文件废止的文件：文号或标题，多个用；分隔")
+    ingest.add_argument("--amends", help="本文件修订的文件：文号或标题，多个用；分隔")
     ingest.set_defaults(run=command_ingest)
     docs = commands.add_parser("docs", help="列出知识库中的文档")
     docs.add_argument("--json", action="store_true", help="以 JSON 输出")
+    docs.add_argument("--as-of", type=iso_day, help="按某日的效力状态列出，如 2021-05-01（默认今天）")
     docs.set_defaults(run=command_docs)
     remove = commands.add_parser("remove", help="删除一篇文档")
     remove.add_argument("doc_id")
@@ -285,6 +307,7 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--doc", action="append", help="只在这篇文档中查找（可重复）")
     ask.add_argument("--history", help="此前的对话（JSON 列表：{role, content} 或问题字符串），用于理解追问")
     ask.add_argument("--filter", action="append", metavar="KEY=VALUE", help="按元数据过滤，如 issuer=财政部、date=2020-02-06（可重复）")
+    ask.add_argument("--as-of", type=iso_day, help="按某日有效的文件作答，如 2021-05-01（默认今天）")
     ask.set_defaults(run=command_ask)
     models = commands.add_parser("models", help="查看已配置和本机已有的模型，或下载模型")
     models.add_argument("--download", metavar="NAME", help="下载一个 sentence-transformers 模型到本机缓存")

@@ -33,6 +33,12 @@ class Citation:
     doc_number: str = ""
     quotes: tuple[str, ...] = ()
     score: float = 0.0
+    # The cited document's lifecycle on the day asked about (assistant.lifecycle); '' until known.
+    status: str = ""
+    status_label: str = ""
+    effective_date: str = ""
+    expiry_date: str = ""
+    replaced_by: str = ""
 
     @classmethod
     def of(cls, passage: Mapping, n: int = 0, **given) -> "Citation":
@@ -56,7 +62,8 @@ class Citation:
         """The citation as one line of a source list: [n] 《title》 › section（issuer，number，date）."""
         where = f" › {self.section}" if self.section else ""
         facts = "，".join(self.facts())
-        return f"[{self.n}] 《{self.title}》{where}" + (f"（{facts}）" if facts else "")
+        marked = f"〔{self.status_label}〕" if self.status and self.status != "in_force" else ""
+        return f"[{self.n}] 《{self.title}》{where}" + (f"（{facts}）" if facts else "") + marked
 
 
 @dataclass(frozen=True)

@@ -3,8 +3,10 @@
 import logging
 from pathlib import Path
 
+from assistant.lifecycle import Lifecycles
 from assistant.llm import make_llm
 from assistant.service import AssistantService
+from vectorstore.corrections import DocumentCorrections
 from vectorstore.embeddings import E5_MODEL
 from vectorstore.retriever import HybridRetriever, ScoreFusion
 from vectorstore.store import PassageStore
@@ -56,6 +58,8 @@ def create_service(settings, embeddings=None) -> AssistantService:
         settings = settings.model_copy(update={"embed_model": previous.model})
         embeddings = make_embeddings(settings)
     store = PassageStore(make_store(settings, embeddings, embeddings.label, client), Path(settings.data_dir) / "documents")
+    # Corrections belong to the documents, not to one model's vectors: one collection per base, kept across reindex.
+    corrections = DocumentCorrections(client.get_or_create_collection(f"{settings.collection}-corrections", embedding_function=None))
     retriever = HybridRetriever(
         store=store,
         k=settings.top_k,
@@ -65,6 +69,9 @@ def create_service(settings, embeddings=None) -> AssistantService:
         score_fusion=ScoreFusion() if uses_score_fusion(settings, embeddings) else None,
         calibration_path=store.state_path(f"calibration-{embeddings.label}.json"),
     )
-    service = AssistantService(settings, store, retriever, llm=make_llm(settings), reranker=make_reranker(settings))
+    service = AssistantService(
+        settings, store, retriever, llm=make_llm(settings), reranker=make_reranker(settings),
+        lifecycles=Lifecycles(store.documents, corrections),
+    )
     service.reindex_pending = pending
     return service

@@ -23,6 +23,10 @@ QUANTITY = re.compile(
 FULL_OR_DAY_DATE = re.compile(r"(?:\d{4}年)?\d{1,2}月\d{1,2}日")
 WHEN = re.compile(r"哪天|哪一天|何时|什么时候|哪年|几月|几号|日期")
 CLAUSE_SPLIT = re.compile(r"[，,；;。]")
+# A provision's own numbering (第五条, （三）, 1.) is where it stands, not what it says: never a lead.
+NUMBERING = re.compile(
+    rf"第[{CHINESE_NUMBER}\d]+[条款项章节编部]|(?:^|(?<=[\n：:。；]))\s*[（(]?[{CHINESE_NUMBER}\d]{{1,3}}[)）、.．]"
+)
 NEAR = 12
 
 
@@ -71,13 +75,17 @@ def quantity_answer(question: str, quote: str, terms: tuple[str, ...]) -> str | 
     """The number or date in the quote that stands nearest the question's words, with its unit."""
     pattern = FULL_OR_DAY_DATE if WHEN.search(question) else QUANTITY
     unit = re.search(r"(?:多少|几)([名个条项年次天人类批家场月日号])", question)
-    best, best_score = None, -1
+    best, best_score = None, -1.0
+    numbering = [m.span() for m in NUMBERING.finditer(quote)]
     for match in pattern.finditer(quote):
         text = match.group(0)
         if not any(ch.isdigit() or ch in CHINESE_NUMBER for ch in text) or (unit and not text.endswith(unit.group(1))):
             continue
+        if any(start < match.end() and match.start() < end for start, end in numbering):
+            continue
         window = quote[max(0, match.start() - NEAR) : match.end() + NEAR]
-        score = sum(t in window for t in terms)
+        # of two numbers as near the question's words, one with digits or a unit (500元) over a bare 一 (一线)
+        score = sum(t in window for t in terms) + (0.5 if re.search(r"\d|[^\d〇零一二两三四五六七八九十百千万]$", text) else 0)
         if score > best_score:
             best, best_score = text, score
     return f"{best}。" if best else None

@@ -4,6 +4,7 @@ import logging
 import threading
 from collections.abc import Iterator
 from dataclasses import replace
+from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +14,7 @@ from assistant.answer import Answer, Reply
 from assistant.course import Course, build_course
 from assistant.crosslingual import is_english, translate
 from assistant.extractive import compose_extractive_answer
+from assistant.lifecycle import Lifecycles
 from assistant.llm import condense, llm_answer, llm_stream, with_notice
 from assistant.questions import check_filters, clean_question, is_follow_up, previous_question, without_links
 from ingest.pipeline import IngestPipeline, IngestReport
@@ -24,6 +26,8 @@ from vectorstore.tokenize import query_terms
 log = logging.getLogger(__name__)
 
 MANIFEST_FILE = "sources.json"
+# Searched when every stored document is left out on the day asked: no document has this id.
+NO_DOCUMENT = ""
 # With multilingual-e5-small a question is answered when a returned passage holds E5_MIN_EVIDENCE of
 # its words or the model finds one E5_MIN_SIMILARITY alike (cosine). Measured by `python -m
 # evaluation.fusion` on the dev sets, their own questions against the next set's, pooled: the best
@@ -43,8 +47,11 @@ E5_CROSSLINGUAL_DROP = 0.13
 class AssistantService:
     """Ingest, list, remove and ask, over one passage store and one retriever."""
 
-    def __init__(self, settings, store: PassageStore, retriever: HybridRetriever, llm=None, reranker=None) -> None:
+    def __init__(
+        self, settings, store: PassageStore, retriever: HybridRetriever, llm=None, reranker=None, lifecycles: Lifecycles | None = None
+    ) -> None:
         self.settings = settings
+        self.lifecycles = lifecycles or Lifecycles(store.documents)
         self.store = store
         self.retriever = retriever
         self.llm = llm
@@ -80,43 +87,50 @@ class AssistantService:
         return self.ingest([Path(self.settings.sample_dir)])
 
     def ask(
-        self, question: str, doc_ids: list[str] | None = None, filters: dict | None = None, history: list | None = None
+        self, question: str, doc_ids: list[str] | None = None, filters: dict | None = None, history: list | None = None,
+        as_of: date | None = None,
     ) -> Answer:
         """Answer a question from the stored documents (or those chosen), quoting and citing them, or decline.
 
         `history` holds the earlier turns ({"role", "content"} dicts or plain questions); a follow-up
-        such as "那受处分的干部呢？" is searched together with the previous question's topic.
+        such as "那受处分的干部呢？" is searched together with the previous question's topic. `as_of`
+        (default today) is the day whose documents in force answer (see assistant.lifecycle).
         """
-        return self.reply(question, doc_ids, filters, history).answer
+        return self.reply(question, doc_ids, filters, history, as_of).answer
 
     def reply(
-        self, question: str, doc_ids: list[str] | None = None, filters: dict | None = None, history: list | None = None
+        self, question: str, doc_ids: list[str] | None = None, filters: dict | None = None, history: list | None = None,
+        as_of: date | None = None,
     ) -> Reply:
         """The answer and the retrieved passages it was composed from (one retrieval)."""
-        extractive, documents, supporting = self._extractive(question, doc_ids, filters, history)
+        day = as_of or date.today()
+        extractive, documents, supporting = self._extractive(question, doc_ids, filters, history, day)
         if self.llm is None or extractive.refused:
             return Reply(extractive, tuple(documents))
         try:
-            return Reply(llm_answer(self.llm, extractive.question, supporting, extractive.evidence), tuple(documents))
+            answer = llm_answer(self.llm, extractive.question, supporting, extractive.evidence)
         except Exception as error:  # noqa: BLE001 - any model failure (timeout, refused connection, API error)
             return Reply(with_notice(extractive, error), tuple(documents))
+        return Reply(self.lifecycles.annotate(answer, day), tuple(documents))
 
     def ask_stream(
-        self, question: str, doc_ids: list[str] | None = None, filters: dict | None = None, history: list | None = None
+        self, question: str, doc_ids: list[str] | None = None, filters: dict | None = None, history: list | None = None,
+        as_of: date | None = None,
     ) -> Iterator[str | Reply]:
         """The model's answer text as it arrives, then one Reply: the checked answer and the passages retrieved for it."""
-        extractive, documents, supporting = self._extractive(question, doc_ids, filters, history)
+        day = as_of or date.today()
+        extractive, documents, supporting = self._extractive(question, doc_ids, filters, history, day)
         passages = tuple(documents)
         if self.llm is None or extractive.refused:
             yield Reply(extractive, passages)
             return
         try:
             for piece in llm_stream(self.llm, extractive.question, supporting, extractive.evidence):
-                yield Reply(piece, passages) if isinstance(piece, Answer) else piece
+                yield Reply(self.lifecycles.annotate(piece, day), passages) if isinstance(piece, Answer) else piece
         except Exception as error:  # noqa: BLE001 - any model failure (timeout, refused connection, API error)
             yield Reply(with_notice(extractive, error), passages)
 
-    def _extractive(self, question, doc_ids, filters, history) -> tuple[Answer, list[Document], list[Document]]:
+    def _extractive(self, question, doc_ids, filters, history, day: date) -> tuple[Answer, list[Document], list[Document]]:
         """The extractive answer, the retrieved passages, and the best of them (POLICYQA_LLM_PASSAGES) for a model.
 
         Retrieval and composition read one state of the store: a document added or removed meanwhile is
@@ -125,7 +139,18 @@ class AssistantService:
         question = clean_question(question)
         self.store.refresh_if_changed()
         with self.store.reading():
-            return self._extractive_now(question, doc_ids, filters, history)
+            answer, documents, supporting = self._extractive_now(question, self.in_force(doc_ids, day), filters, history)
+            return self.lifecycles.annotate(answer, day), documents, supporting
+
+    def in_force(self, doc_ids: list[str] | None, day: date) -> list[str] | None:
+        """The documents to search on a day: those chosen (even if not in force: the answer marks them), else
+        every stored one but those repealed by then or not yet issued (None: all)."""
+        if doc_ids:
+            return doc_ids
+        left_out = self.lifecycles.left_out(day)
+        if not left_out:
+            return None
+        return sorted(self.store.doc_ids() - left_out) or [NO_DOCUMENT]
 
     def _extractive_now(self, question, doc_ids, filters, history) -> tuple[Answer, list[Document], list[Document]]:
         previous = previous_question(history)
@@ -196,9 +221,20 @@ class AssistantService:
         with self.store.reading():
             return [self.retriever.as_document(p.passage_id) for p in self.store.passages_of(doc_id) if p.section == section]
 
-    def documents(self) -> list[dict]:
-        """The stored documents with their passage counts."""
-        return self.store.documents()
+    def documents(self, as_of: date | None = None) -> list[dict]:
+        """The stored documents with their passage counts and their lifecycle on a day (default today)."""
+        day = as_of or date.today()
+        return [{**d, **self.lifecycles.describe(d["doc_id"], day)} for d in self.store.documents()]
+
+    def correct_lifecycle(self, doc_id: str, fields: dict) -> dict:
+        """Correct a stored document's lifecycle fields (kept across re-ingest); its listing as corrected, today.
+
+        Raises KeyError for a document not stored, ValueError for a malformed field."""
+        if doc_id not in self.store.doc_ids():
+            raise KeyError(doc_id)
+        corrected = self.lifecycles.correct(doc_id, fields)
+        listed = next(d for d in self.documents() if d["doc_id"] == doc_id)
+        return {**listed, "corrected": sorted(corrected)}
 
     def remove(self, doc_id: str) -> int:
         """Remove a document everywhere; raises KeyError when it is not stored."""
@@ -214,10 +250,16 @@ class AssistantService:
         return self.store.document_text(doc_id)
 
     def search(
-        self, query: str, k: int = 8, doc_ids: list[str] | None = None, filters: dict | None = None
+        self, query: str, k: int = 8, doc_ids: list[str] | None = None, filters: dict | None = None, as_of: date | None = None
     ) -> list[Document]:
-        """The k passages retrieved for a query, each with its scores and citation metadata."""
-        return self._retrieve(clean_question(query), doc_ids, check_filters(filters), k)
+        """The k passages retrieved for a query (among the documents in force on `as_of`, default today), each with
+        its scores, citation metadata and its document's status."""
+        day = as_of or date.today()
+        documents = self._retrieve(clean_question(query), self.in_force(doc_ids, day), check_filters(filters), k)
+        for document in documents:
+            facts = self.lifecycles.describe(document.metadata["doc_id"], day)
+            document.metadata.update({k: facts[k] for k in ("status", "status_label", "replaced_by")})
+        return documents
 
     def _retrieve(
         self, query: str, doc_ids: list[str] | None, filters: dict | None, k: int, dense_query: str | None = None

@@ -5,6 +5,7 @@ from pathlib import Path
 
 from ingest.articles import article_spans, article_titles, split_at_topic_breaks
 from ingest.clean import clean_policy_text, squeeze
+from ingest.lifecycle import extract_lifecycle
 from ingest.loaders import IngestError, read_policy_text
 from ingest.metadata import extract_metadata, extract_title, given_metadata
 from ingest.model import SECTION_SEPARATOR, Passage, PolicyDocument
@@ -48,6 +49,7 @@ def build_document(
     blocks = blocks_of(cleaned)
     title = title or extract_title(blocks, fallback=Path(source).stem)
     metadata = {**extract_metadata(blocks, title), **given_metadata(metadata)}
+    metadata = {**extract_lifecycle(cleaned, metadata["date"]), **metadata}
     document = PolicyDocument(doc_id=doc_id, title=title, source=source, text=cleaned, metadata=metadata)
     return document, split_policy_text(cleaned, doc_id, title, max_chars)
 

@@ -5,10 +5,11 @@ import re
 from dataclasses import replace
 from pathlib import Path
 
+from ingest.lifecycle import LIFECYCLE_FIELDS, cited_number_spans, given_lifecycle
 from ingest.loaders import SIDECAR_SUFFIX, IngestError
 from ingest.structure import DOC_NUMBER, FULL_DATE, Block
 
-SIDECAR_FIELDS = ("title", "issuer", "date", "doc_number")
+SIDECAR_FIELDS = ("title", "issuer", "date", "doc_number", *LIFECYCLE_FIELDS)
 
 DOCUMENT_TYPES = (
     "意见|通知|办法|规定|条例|决定|方案|规划|细则|纲要|指引|指南|法|公告|通告|批复|措施|规则|制度|准则|要点|报告"
@@ -73,8 +74,16 @@ FIELDS = ("issuer", "date", "doc_number")
 def extract_metadata(blocks: list[Block], title: str) -> dict:
     """What the text says of itself: issuing body, date and document number (文号), each '' when not stated."""
     head, tail = blocks[:8], blocks[-SIGNATURE_BLOCKS:]
-    number = next((m.group(0) for b in head + tail for m in [DOC_NUMBER.search(b.text)] if m), "")
+    number = next((n for b in head + tail for n in own_numbers(b.text)), "")
     return {"issuer": issuer_of(title, tail), "date": issue_date(head, tail), "doc_number": re.sub(r"\s+", "", number)}
+
+
+def own_numbers(text: str):
+    """The 文号 in a block that are not another document's, named in brackets after its title (《…》（…〔2019〕5号）)."""
+    cited = cited_number_spans(text)
+    for match in DOC_NUMBER.finditer(text):
+        if not any(start <= match.start() < end for start, end in cited):
+            yield match.group(0)
 
 
 def issuer_of(title: str, tail: list[Block]) -> str:
@@ -105,8 +114,14 @@ def iso_date(match: re.Match) -> str:
 
 
 def given_metadata(metadata: dict | None) -> dict:
-    """Metadata a user gave (title, issuer, date, doc_number), spaces trimmed and blank fields dropped."""
-    return {k: v.strip() for k, v in (metadata or {}).items() if isinstance(v, str) and v.strip()}
+    """Metadata a user gave (title, issuer, date, doc_number and the lifecycle fields), spaces trimmed, blank
+    fields dropped, lifecycle fields checked (IngestError naming what to write instead)."""
+    given = {k: v.strip() for k, v in (metadata or {}).items() if isinstance(v, str) and v.strip()}
+    lists = {k: v for k, v in (metadata or {}).items() if k in ("repeals", "amends") and isinstance(v, list) and v}
+    try:
+        return {**given, **given_lifecycle({**given, **lists})}
+    except ValueError as error:
+        raise IngestError(str(error)) from error
 
 
 def sidecar_metadata(path: Path) -> dict:
@@ -120,11 +135,12 @@ def sidecar_metadata(path: Path) -> dict:
         raise IngestError(f"{sidecar}: 元数据文件不是合法的 JSON（{error}），请修正后再导入") from error
     if not isinstance(data, dict):
         raise IngestError(f"{sidecar}: 元数据文件应是一个 JSON 对象，如 {{\"issuer\": \"某某厅\"}}")
-    return {k: str(v) for k, v in data.items() if k in SIDECAR_FIELDS and v}
+    return {k: v if isinstance(v, list) else str(v) for k, v in data.items() if k in SIDECAR_FIELDS and v}
 
 
 def with_metadata(articles: list, given: dict) -> list:
     """Articles with the user's metadata laid over what their text says (a given title only for a single article)."""
+    given = given_metadata(given)
     if not given:
         return articles
     fields = {k: v for k, v in given.items() if k != "title" or len(articles) == 1}

@@ -16,7 +16,7 @@ from vectorstore.chroma import COSINE, MODEL_KEY, all_ids
 log = logging.getLogger(__name__)
 
 FILLING_KEY = "policyqa_filling_from"
-AUXILIARY_SUFFIXES = ("-state", "-documents")
+AUXILIARY_SUFFIXES = ("-state", "-documents", "-corrections")
 # Collections made before the model was recorded in their metadata, by their label.
 LEGACY_MODELS = {"all-MiniLM-L6-v2": "all-MiniLM-L6-v2"}
 COPY_BATCH = 64

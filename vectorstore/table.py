@@ -2,11 +2,12 @@
 
 from dataclasses import dataclass, field
 
+from ingest.lifecycle import STORED_LIFECYCLE_FIELDS
 from ingest.model import Passage, PolicyDocument
 
 PASSAGE_FIELDS = ("doc_id", "title", "section", "start", "end", "kind", "order", "source")
 # Document metadata copied onto each passage, for citations and filters ('' when the text does not say).
-DOCUMENT_FIELDS = ("issuer", "date", "doc_number")
+DOCUMENT_FIELDS = ("issuer", "date", "doc_number", *STORED_LIFECYCLE_FIELDS)
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,11 @@ class StoredPassage:
     issuer: str = ""
     date: str = ""
     doc_number: str = ""
+    effective_date: str = ""
+    expiry_date: str = ""
+    repeals: str = ""  # JSON list of {"title", "doc_number"}
+    amends: str = ""
+    stated_status: str = ""
 
 
 STORED_FIELDS = ("text", *PASSAGE_FIELDS, *DOCUMENT_FIELDS)

@@ -1,5 +1,6 @@
 """The REST API under /api/v1 and the health check: thin routes over the assistant service."""
 
+from datetime import date
 from typing import Annotated, Literal
 from urllib.parse import quote
 
@@ -37,6 +38,7 @@ class AskRequest(BaseModel):
     history: list[Turn | str] | None = Field(None, description="此前的对话，用于理解追问")
     doc_ids: list[str] | None = Field(None, description="只在这些文档中查找")
     filters: dict[str, str] | None = Field(None, description="按元数据过滤，如 {\"issuer\": \"财政部\"}")
+    as_of: date | None = Field(None, description="按这一天有效的文件作答（YYYY-MM-DD，默认今天）")
 
 
 class SearchRequest(BaseModel):
@@ -48,6 +50,19 @@ class SearchRequest(BaseModel):
     k: int = Field(8, ge=1, le=50, description="返回的段落数")
     doc_ids: list[str] | None = None
     filters: dict[str, str] | None = None
+    as_of: date | None = Field(None, description="只检索这一天有效的文件（YYYY-MM-DD，默认今天）")
+
+
+class LifecycleCorrection(BaseModel):
+    """A user's correction of what a document states about its own validity; fields left out keep their value, "" clears one."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    effective_date: str | None = Field(None, description="施行日期 YYYY-MM-DD")
+    expiry_date: str | None = Field(None, description="有效期截止日期 YYYY-MM-DD")
+    status: str | None = Field(None, description="效力状态：in_force、repealed、amended、expired、not_yet_effective（空字符串：按日期与关联计算）")
+    repeals: list[str] | str | None = Field(None, description="本文件废止的文件（文号或标题）")
+    amends: list[str] | str | None = Field(None, description="本文件修订的文件（文号或标题）")
 
 
 class CourseRequest(BaseModel):
@@ -108,7 +123,9 @@ def api_router(service: AssistantService, settings: Settings) -> APIRouter:
     def ask(request: AskRequest) -> dict:
         history = [t.model_dump() if isinstance(t, Turn) else t for t in request.history or []]
         try:
-            answer = service.ask(request.question, doc_ids=request.doc_ids, filters=request.filters, history=history)
+            answer = service.ask(
+                request.question, doc_ids=request.doc_ids, filters=request.filters, history=history, as_of=request.as_of
+            )
         except QuestionError as error:
             raise unprocessable(error) from error
         return answer.to_dict()
@@ -116,14 +133,25 @@ def api_router(service: AssistantService, settings: Settings) -> APIRouter:
     @router.post("/search", summary="检索段落（含得分与元数据）")
     def search(request: SearchRequest) -> dict:
         try:
-            documents = service.search(request.query, k=request.k, doc_ids=request.doc_ids, filters=request.filters)
+            documents = service.search(
+                request.query, k=request.k, doc_ids=request.doc_ids, filters=request.filters, as_of=request.as_of
+            )
         except QuestionError as error:
             raise unprocessable(error) from error
         return {"query": clean_question(request.query), "passages": [passage_result(d) for d in documents]}
 
-    @router.get("/documents", summary="列出文档")
-    def documents() -> dict:
-        return {"documents": service.documents()}
+    @router.get("/documents", summary="列出文档（含某日的效力状态与废止、修订关联）")
+    def documents(as_of: date | None = None) -> dict:
+        return {"documents": service.documents(as_of=as_of)}
+
+    @router.patch("/documents/{doc_id}", summary="更正文档的施行日期、有效期、效力状态或废止、修订关联（重新导入后仍保留）")
+    def correct(doc_id: str, correction: LifecycleCorrection) -> dict:
+        try:
+            return service.correct_lifecycle(doc_id, correction.model_dump(exclude_none=True))
+        except KeyError as error:
+            raise HTTPException(status_code=404, detail=f"没有编号为 {doc_id} 的文档") from error
+        except ValueError as error:
+            raise unprocessable(error) from error
 
     @router.post("/documents", summary="上传并导入一个文件（txt、md、docx、pdf、html）", status_code=201)
     async def upload(
@@ -132,9 +160,17 @@ def api_router(service: AssistantService, settings: Settings) -> APIRouter:
         issuer: Annotated[str | None, Form()] = None,
         date: Annotated[str | None, Form()] = None,
         doc_number: Annotated[str | None, Form()] = None,
+        effective_date: Annotated[str | None, Form(description="施行日期 YYYY-MM-DD")] = None,
+        expiry_date: Annotated[str | None, Form(description="有效期截止日期 YYYY-MM-DD")] = None,
+        status: Annotated[str | None, Form(description="效力状态（默认按日期与关联计算）")] = None,
+        repeals: Annotated[str | None, Form(description="本文件废止的文件：文号或标题，多个用；分隔")] = None,
+        amends: Annotated[str | None, Form(description="本文件修订的文件：文号或标题，多个用；分隔")] = None,
     ) -> dict:
         content = await file.read()
-        metadata = {"title": title, "issuer": issuer, "date": date, "doc_number": doc_number}
+        metadata = {
+            "title": title, "issuer": issuer, "date": date, "doc_number": doc_number, "effective_date": effective_date,
+            "expiry_date": expiry_date, "status": status, "repeals": repeals, "amends": amends,
+        }
         try:
             report = await run_in_threadpool(service.ingest_upload, file.filename or "", content, metadata)
         except IngestError as error:
