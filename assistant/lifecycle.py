@@ -20,6 +20,8 @@ from ingest.lifecycle import STATUSES, STORED_LIFECYCLE_FIELDS, given_lifecycle,
 # Searched on a day: a document repealed by one then in effect, or issued after that day, is left
 # out (its successor answers); one expired or amended is still quoted, and marked.
 LEFT_OUT = ("repealed", "unissued")
+# Taught by default: a lesson is on the rules in force (an amended document is, but for what changed).
+TAUGHT = ("in_force", "amended")
 # How long a built view of the documents serves before the store and the corrections are read again.
 REFRESH_SECONDS = 2.0
 
@@ -175,6 +177,25 @@ class Lifecycles:
             "amended_by": list(life.amended_by) if life else [],
             "provisional": is_provisional(life.title) if life else False,
         }
+
+    def course_documents(self, doc_ids: list[str] | None, stored: set[str], day: date) -> list[str] | None:
+        """The documents course material gathers from: those chosen, else those in force (or amended) that day (None: all)."""
+        if doc_ids:
+            return doc_ids
+        kept = sorted(d for d in stored if self.status(d, day) in TAUGHT)
+        return None if len(kept) == len(stored) else kept
+
+    def mark_course(self, course, day: date):
+        """Course material whose provisions carry their document's status that day (shown where it is not in force)."""
+        documents = []
+        for document in course.documents:
+            facts = self.describe(document.doc_id, day)
+            sections = tuple(
+                replace(s, provisions=tuple(replace(p, **{k: facts[k] for k in CITATION_FIELDS}) for p in s.provisions))
+                for s in document.sections
+            )
+            documents.append(replace(document, sections=sections))
+        return replace(course, documents=tuple(documents))
 
     def annotate(self, answer: Answer, day: date) -> Answer:
         """The answer with each citation's status, and a line for every cited document not in force that day."""

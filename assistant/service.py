@@ -288,11 +288,15 @@ class AssistantService:
         }
 
     def course(self, topic: str, doc_ids: list[str] | None = None, llm=None) -> Course:
-        """Course material on a topic (every provision, an outline, a quiz); raises TopicNotCovered, or ValueError for a bad topic.
+        """Course material on a topic (every provision, an outline, a quiz) from the documents in force today, or those
+        chosen (marked where not in force); raises TopicNotCovered, or ValueError for a bad topic.
 
         `llm` writes multiple-choice questions; the service's model when None.
         """
-        return build_course(self.store, topic, doc_ids, self.settings.min_evidence, llm or self.llm)
+        day = date.today()
+        searched = self.lifecycles.course_documents(doc_ids, self.store.doc_ids(), day)
+        course = build_course(self.store, topic, searched if searched != [] else [NO_DOCUMENT], self.settings.min_evidence, llm or self.llm)
+        return self.lifecycles.mark_course(course, day)
 
     def feedback(self):
         """Readers' 👍/👎 on answers: a FeedbackStore in SQLite under the data directory."""

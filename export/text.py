@@ -23,7 +23,11 @@ def summary_line(course: Course) -> str:
 
 def document_facts(document: DocumentGroup) -> str:
     """Issuing body, document number and date of a document, where known."""
-    return "；".join(document.provisions[0].facts(labelled=True)) if document.provisions else ""
+    if not document.provisions:
+        return ""
+    first = document.provisions[0]
+    status = [f"效力：{first.status_label}"] if first.status not in ("", "in_force") else []
+    return "；".join([*first.facts(labelled=True), *status])
 
 
 def mark(n: int) -> str:

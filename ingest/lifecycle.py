@@ -24,10 +24,17 @@ STATUSES = {
 }
 DATE = r"((?:19|20)\d{2})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日"
 TAKES_EFFECT = re.compile(rf"自\s*{DATE}\s*(?:起|开始)?\s*(?:施行|执行|实施|生效|起施行)")
-EFFECTIVE_ON_ISSUE = re.compile(r"自(?:印发|发布|公布|下发|发文|签发)之日起(?:施行|执行|实施|生效)")
-EXPIRES_ON = re.compile(rf"有效期(?:限)?(?:自[^，。；]{{0,30}})?(?:至|到)\s*{DATE}")
-CHINESE_DIGITS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
-VALID_FOR = re.compile(r"有效期(?:限)?(?:为|暂定)?\s*(\d{1,2}|[一二两三四五六七八九十])\s*年")
+# 自印发之日起施行, 执行期限自发布之日起3个月, 执行期暂定为自政策发布之日起至…: in effect from the issue date.
+EFFECTIVE_ON_ISSUE = re.compile(r"自[^，。；]{0,4}(?:印发|发布|公布|下发|发文|签发|颁布)之日起(?:施行|执行|实施|生效|至|\s*[\d一二两三四五六七八九十])")
+# The document's own term, not a licence's: 有效期至…, 执行期暂定为自…起至…, 本通知执行至… (a full date).
+PERIOD = r"(?:有效期|执行期|实施期|试行期)限?|(?:本|此)[^，。；]{0,8}?(?:执行|实施|施行|有效)"
+EXPIRES_ON = re.compile(rf"(?:{PERIOD})(?:暂定)?(?:为)?(?:自[^，。；]{{0,30}}?)?(?:至|到)\s*{DATE}")
+CHINESE_DIGITS = {
+    "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10, "十二": 12, "十八": 18,
+}
+VALID_FOR = re.compile(
+    rf"(?:{PERIOD})(?:暂定)?(?:为)?(?:自[^，。；]{{0,12}}之日起)?\s*(\d{{1,2}}|十二|十八|[一二两三四五六七八九十])\s*(个月|年)"
+)
 SENTENCE = re.compile(r"[^。；！\n]+")
 REFERENCE = re.compile(r"《([^《》]{2,100})》\s*(?:[（(]([^（）()]{0,60})[)）])?")
 # The verbs that end a document: 废止 also covers 同时废止 and 予以废止; 失效 is said of another document.
@@ -66,20 +73,24 @@ def effective_date(text: str, issue_date: str) -> str:
 
 
 def expiry_date(text: str, start: str) -> str:
-    """The last day the document is valid: 有效期至 a date, or 有效期N年 counted from `start` ('' when unknown)."""
+    """The last day the document is valid: 有效期至 a date, or 有效期N年 (N个月) counted from `start` ('' when unknown)."""
     until = EXPIRES_ON.search(text)
     if until:
         return iso(*until.groups())
-    years = VALID_FOR.search(text)
-    if not years or not start:
+    term = VALID_FOR.search(text)
+    if not term or not start:
         return ""
-    count = int(years.group(1)) if years.group(1).isdigit() else CHINESE_DIGITS[years.group(1)]
+    count = int(term.group(1)) if term.group(1).isdigit() else CHINESE_DIGITS[term.group(1)]
+    months = count * (12 if term.group(2) == "年" else 1)
     begin = date.fromisoformat(start)
-    try:
-        end = begin.replace(year=begin.year + count)
-    except ValueError:  # 29 February
-        end = begin.replace(year=begin.year + count, day=28)
+    year, month = divmod(begin.month - 1 + months, 12)
+    end = date(begin.year + year, month + 1, min(begin.day, days_in_month(begin.year + year, month + 1)))
     return (end - timedelta(days=1)).isoformat()
+
+
+def days_in_month(year: int, month: int) -> int:
+    following = date(year + month // 12, month % 12 + 1, 1)
+    return (following - timedelta(days=1)).day
 
 
 def references(text: str) -> tuple[list[dict], list[dict]]:

@@ -318,3 +318,44 @@ def test_the_page_retrieves_once_per_question(site, page, retrievals):
     )
     assert len(retrievals) == 2, retrievals
     assert "受处理处分" in evidence.inner_text(), "the panel shows the passages of the latest answer"
+
+
+@pytest.fixture(scope="module")
+def versions_site(tmp_path_factory):
+    """The server over a store holding a 2019 measure, its 2024 revision and an expired notice (from tests.test_lifecycle)."""
+    from assistant import create_service
+    from test_lifecycle import EXPIRING, MEASURE_2019, MEASURE_2024, write
+    from web.server import create_server
+
+    folder = tmp_path_factory.mktemp("versions")
+    files = write(folder / "files", {"2019.txt": MEASURE_2019, "2024.txt": MEASURE_2024, "notice.txt": EXPIRING})
+    settings = make_settings(folder / "store", admin_password=ADMIN_PASSWORD, ingest_sample_when_empty=False)
+    service = create_service(settings)
+    service.ingest([files])
+    with served(create_server(service, settings)) as url:
+        yield url
+
+
+def test_the_page_answers_from_what_was_in_force_on_the_day_picked(versions_site, page):
+    from test_lifecycle import ALLOWANCE
+
+    page.goto(versions_site)
+    today = ask(page, ALLOWANCE)
+    assert "500元" in today.inner_text() and "300元" not in today.inner_text()
+    assert "效力：现行有效" in today.locator("details.citation").first.text_content()
+
+    page.locator("#as-of input").first.fill("2021-05-01")
+    page.locator("#as-of input").first.press("Enter")
+    then = ask(page, ALLOWANCE)
+    assert "300元" in then.inner_text() and "500元" not in then.inner_text()
+
+    page.locator("#as-of input").first.fill("")
+    page.locator("#as-of input").first.press("Enter")
+    expired = ask(page, "基层医务人员临时性工作补助每天多少钱？")
+    assert "已失效" in expired.inner_text()
+    assert "效力：已失效" in expired.locator("details.citation").first.text_content()
+
+    unlock_admin(page)
+    table = page.locator("#admin-docs")
+    table.get_by_text("已废止").first.wait_for(timeout=ANSWER_TIMEOUT_MS)
+    assert table.get_by_text("已失效").count() >= 1 and table.get_by_text("现行有效").count() >= 1

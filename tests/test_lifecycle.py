@@ -228,3 +228,13 @@ def test_the_api_answers_as_of_a_day_and_corrections_survive_reingest(versions, 
     cli(versions, "ingest", versions.parent / "files", check_code=0)
     again = listed(cli, versions)["鄂组发〔2024〕3号"]
     assert again["doc_id"] == revision["doc_id"] and again["status"] == "expired" and again["expiry_date"] == "2024-12-31"
+
+
+def test_course_material_leaves_out_what_is_not_in_force_and_flags_it_when_chosen(versions, cli):
+    material = cli(versions, "course", "交通补贴", check_code=0).stdout
+    assert "500元" in material and "300元" not in material, "the repealed measure is not taught"
+    notice = next(d for d in listed(cli, versions).values() if d["title"].startswith("关于疫情期间"))
+    chosen = cli(versions, "course", "临时性工作补助", "--doc", notice["doc_id"], check_code=0).stdout
+    assert "200元" in chosen and "效力：已失效" in chosen
+    left_out = cli(versions, "course", "临时性工作补助", check_code=1)
+    assert "200元" not in left_out.stdout and "未找到" in left_out.stderr, "an expired notice is left out by default"

@@ -77,8 +77,14 @@ def surrounding_text(document_text: str, citation: Citation, radius: int = CONTE
 
 
 def document_facts(citation: Citation) -> str:
-    """The issuing body, date and document number of the cited document, where known."""
+    """The issuing body, date and document number of the cited document, where known, and its status."""
     facts = [as_text(fact) for fact in citation.facts(labelled=True)]
+    if citation.status_label:
+        dates = "，".join(
+            f"{label}{as_text(value)}" for label, value in (("施行：", citation.effective_date), ("有效期至：", citation.expiry_date)) if value
+        )
+        marked = citation.status_label if citation.status == "in_force" else f"<b>{as_text(citation.status_label)}</b>"
+        facts.append(f'<span class="doc-status status-{as_text(citation.status)}">效力：{marked}{f"（{dates}）" if dates else ""}</span>')
     return f"<p><small>{' · '.join(facts)}</small></p>" if facts else ""
 
 

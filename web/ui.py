@@ -5,7 +5,7 @@ import html
 import logging
 import tempfile
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import gradio as gr
@@ -13,6 +13,7 @@ import gradio as gr
 from assistant import Answer, AssistantService, QuestionError, Reply
 from assistant.questions import MAX_QUESTION_CHARS, printable
 from ingest import IngestError
+from ingest.lifecycle import STATUSES
 from vectorstore.chroma import StoreError
 from web.course_tab import add_course_tab
 from web.guard import FailedAttempts
@@ -29,7 +30,8 @@ EXAMPLE_QUESTIONS = (
     "表现突出的乡镇党政正职可以直接提任什么职务？",
 )
 FEEDBACK_REASONS = ("引用不对", "答非所问", "内容不完整", "政策已过时", "其他")
-DOCUMENT_COLUMNS = ("标题", "文档 ID", "段落数", "发文机关", "日期", "文号", "来源文件")
+DOCUMENT_COLUMNS = ("标题", "文档 ID", "段落数", "效力", "发文机关", "日期", "施行日期", "有效期至", "文号", "来源文件")
+LIFECYCLE_INPUTS = ("effective_date", "expiry_date", "status", "repeals")
 FEEDBACK_COLUMNS = ("时间", "用户", "评价", "原因", "问题", "回答")
 PAGE_CSS = """
 .gradio-container { max-width: 1280px !important; margin: auto; }
@@ -99,13 +101,24 @@ def cited_texts(service: AssistantService, answer: Answer) -> dict[str, str]:
     return texts
 
 
+def chosen_day(value) -> date | None:
+    """The day picked on the page (None: today); QuestionError when it is not a date."""
+    if value is None or not str(value).strip():
+        return None
+    try:
+        return date.fromisoformat(str(value).strip()[:10])
+    except ValueError:
+        raise QuestionError(f"日期应写成 YYYY-MM-DD，如 2021-05-01（收到：{value}）") from None
+
+
 def answer_messages(
-    service: AssistantService, question: str, turns: list, doc_ids: list[str] | None = None
+    service: AssistantService, question: str, turns: list, doc_ids: list[str] | None = None, as_of=None
 ) -> Iterator[tuple[str, Reply | str]]:
     """The assistant's message as it grows (a model's raw text, then the checked answer), with what it stands for."""
     turn = len(turns)
     try:
-        for piece in service.ask_stream(question, doc_ids=doc_ids or None, history=conversation_turns(turns)):
+        day = chosen_day(as_of)
+        for piece in service.ask_stream(question, doc_ids=doc_ids or None, history=conversation_turns(turns), as_of=day):
             if isinstance(piece, Reply):
                 yield render_answer(piece.answer, turn, cited_texts(service, piece.answer)), piece
             else:
@@ -122,7 +135,7 @@ def echoed(question: str) -> str:
 
 
 def respond(
-    service: AssistantService, question: str, history: list[dict], doc_ids: list[str] | None = None, turns=None
+    service: AssistantService, question: str, history: list[dict], doc_ids: list[str] | None = None, turns=None, as_of=None
 ) -> Iterator[tuple[str, list[dict], list]]:
     """Append the question and its streamed, then cited, answer to the chat; earlier turns inform follow-ups.
 
@@ -136,7 +149,7 @@ def respond(
         return
     question = printable(question)
     asked = {"role": "user", "content": echoed(question)}
-    for reply, outcome in answer_messages(service, question, turns, doc_ids):
+    for reply, outcome in answer_messages(service, question, turns, doc_ids, as_of):
         yield "", earlier + [asked, {"role": "assistant", "content": reply}], turns + [(question, outcome)]
 
 
@@ -207,12 +220,15 @@ def build_chat(service: AssistantService, compact: bool = False) -> dict:
                 choices=document_choices(service), value=[], multiselect=True,
                 label="检索范围（不选即检索全部文件）", elem_id="doc-filter",
             )
+            as_of = gr.DateTime(
+                include_time=False, type="string", label="按此日有效的文件作答（不选即今天）", elem_id="as-of",
+            )
             with gr.Accordion("检索详情", open=not compact, elem_id="evidence-panel"):
                 evidence = gr.HTML(render_evidence([]), elem_id="evidence")
     return {
         "chatbot": chatbot, "question": question, "send": send, "clear": clear, "export": export,
         "reason_box": reason_box, "reason": reason, "note": note, "submit_reason": submit_reason,
-        "feedback_status": feedback_status, "doc_filter": doc_filter, "evidence": evidence,
+        "feedback_status": feedback_status, "doc_filter": doc_filter, "as_of": as_of, "evidence": evidence,
         "turns": gr.State([]), "feedback_id": gr.State(None),
     }
 
@@ -221,11 +237,11 @@ def wire_chat(service: AssistantService, parts: dict) -> None:
     """Connect the chat's events to the service."""
     chatbot, question, turns, doc_filter = parts["chatbot"], parts["question"], parts["turns"], parts["doc_filter"]
 
-    def on_submit(text, history, doc_ids, done):
-        yield from respond(service, text, history, doc_ids, done)
+    def on_submit(text, history, doc_ids, done, day):
+        yield from respond(service, text, history, doc_ids, done, day)
 
-    def on_example(history, doc_ids, done, event: gr.SelectData):
-        yield from respond(service, event.value["text"], history, doc_ids, done)
+    def on_example(history, doc_ids, done, day, event: gr.SelectData):
+        yield from respond(service, event.value["text"], history, doc_ids, done, day)
 
     def after_answer(event):
         event.then(
@@ -233,7 +249,7 @@ def wire_chat(service: AssistantService, parts: dict) -> None:
             [turns], [parts["evidence"], parts["export"]], api_visibility="private",
         )
 
-    asking = [question, chatbot, doc_filter, turns]
+    asking = [question, chatbot, doc_filter, turns, parts["as_of"]]
     after_answer(question.submit(on_submit, asking, [question, chatbot, turns], api_name="ask"))
     after_answer(parts["send"].click(on_submit, asking, [question, chatbot, turns], api_visibility="private"))
     after_answer(chatbot.example_select(on_example, asking[1:], [question, chatbot, turns], api_visibility="private"))
@@ -280,8 +296,8 @@ def wire_feedback(service: AssistantService, parts: dict) -> None:
 def document_rows(service: AssistantService) -> list[list]:
     """The stored documents as rows of the knowledge-base table."""
     return [
-        [d["title"], d["doc_id"], d["passages"], d.get("issuer", ""), d.get("date", ""), d.get("doc_number", ""),
-         Path(str(d.get("source", ""))).name]
+        [d["title"], d["doc_id"], d["passages"], d["status_label"], d.get("issuer", ""), d.get("date", ""),
+         d.get("effective_date", ""), d.get("expiry_date", ""), d.get("doc_number", ""), Path(str(d.get("source", ""))).name]
         for d in service.documents()
     ]
 
@@ -301,6 +317,24 @@ def feedback_file(service: AssistantService) -> str:
     return str(path)
 
 
+def lifecycle_fields(prefix: str) -> list:
+    """The inputs for a document's lifecycle (effective and expiry dates, status, repealed documents), in LIFECYCLE_INPUTS order."""
+    return [
+        gr.Textbox(label="施行日期", placeholder="2024-03-01", min_width=120, elem_id=f"{prefix}-effective"),
+        gr.Textbox(label="有效期至", placeholder="2026-12-31", min_width=120, elem_id=f"{prefix}-expiry"),
+        gr.Dropdown(
+            label="效力状态", choices=[("按日期与关联计算", ""), *[(label, key) for key, label in STATUSES.items()]],
+            value="", min_width=140, elem_id=f"{prefix}-status",
+        ),
+        gr.Textbox(label="废止的文件（文号或标题，用；分隔）", min_width=200, elem_id=f"{prefix}-repeals"),
+    ]
+
+
+def given_lifecycle_fields(values) -> dict:
+    """The lifecycle inputs' values by field name, blank ones left out."""
+    return {name: value for name, value in zip(LIFECYCLE_INPUTS, values) if value}
+
+
 def build_admin() -> dict:
     """The knowledge-base tab's components: a password lock, then upload, document list, removal, feedback."""
     with gr.Column() as lock_box:
@@ -318,21 +352,27 @@ def build_admin() -> dict:
             issuer = gr.Textbox(label="发文机关", min_width=160)
             date = gr.Textbox(label="日期", placeholder="2025-03-01", min_width=120)
             doc_number = gr.Textbox(label="文号", min_width=160)
+            lifecycle = lifecycle_fields("admin-upload")
         ingest = gr.Button("导入知识库", variant="primary", elem_id="admin-ingest")
         ingest_status = gr.Markdown(elem_id="admin-ingest-status")
         gr.Markdown("### 已收录文件")
         table = gr.Dataframe(headers=list(DOCUMENT_COLUMNS), interactive=False, wrap=True, elem_id="admin-docs")
         with gr.Row():
-            doomed = gr.Dropdown(label="要删除的文件", choices=[], scale=4, min_width=200, elem_id="admin-remove-choice")
+            doomed = gr.Dropdown(label="选择文件", choices=[], scale=4, min_width=200, elem_id="admin-remove-choice")
             remove = gr.Button("删除所选文件", variant="stop", scale=1, min_width=100, elem_id="admin-remove")
         remove_status = gr.Markdown(elem_id="admin-remove-status")
+        with gr.Accordion("更正所选文件的效力信息（重新导入后仍保留；留空的项不变）", open=False), gr.Row():
+            corrections = lifecycle_fields("admin-correct")
+            correct = gr.Button("保存更正", min_width=100, elem_id="admin-correct")
+        correct_status = gr.Markdown(elem_id="admin-correct-status")
         gr.Markdown("### 读者反馈")
         feedback_table = gr.Dataframe(headers=list(FEEDBACK_COLUMNS), interactive=False, wrap=True, elem_id="admin-feedback")
         export_feedback = gr.Button("导出全部反馈（CSV）", elem_id="admin-export-feedback")
         feedback_csv = gr.File(label="反馈 CSV", interactive=False, elem_id="admin-feedback-csv")
     return {
         "lock_box": lock_box, "password": password, "unlock": unlock, "lock_status": lock_status,
-        "admin_box": admin_box, "files": files, "metadata": [title, issuer, date, doc_number], "ingest": ingest,
+        "admin_box": admin_box, "files": files, "metadata": [title, issuer, date, doc_number, *lifecycle], "ingest": ingest,
+        "corrections": corrections, "correct": correct, "correct_status": correct_status,
         "ingest_status": ingest_status, "table": table, "doomed": doomed, "remove": remove,
         "remove_status": remove_status, "feedback_table": feedback_table, "export_feedback": export_feedback,
         "feedback_csv": feedback_csv, "unlocked": gr.State(False),
@@ -397,10 +437,10 @@ def wire_admin(service: AssistantService, settings, admin: dict, chat: dict) -> 
         attempts.succeeded(caller)
         return (True, gr.Column(visible=False), gr.Column(visible=True), "", *refreshed())
 
-    def on_ingest(is_admin, paths, title, issuer, date, doc_number, progress=gr.Progress()):  # noqa: B008 - how Gradio passes a progress bar
+    def on_ingest(is_admin, paths, title, issuer, date, doc_number, *lifecycle, progress=gr.Progress()):  # noqa: B008 - how Gradio passes a progress bar
         if not is_admin:
             return ("请先解锁。", *[gr.skip()] * 5)
-        metadata = {"title": title, "issuer": issuer, "date": date, "doc_number": doc_number}
+        metadata = {"title": title, "issuer": issuer, "date": date, "doc_number": doc_number, **given_lifecycle_fields(lifecycle)}
         summary = ingest_uploads(service, list(paths or []), metadata, settings.max_upload_mb, progress)
         return (summary, None, *refreshed())  # the uploaded copies are gone: the file box is emptied
 
@@ -419,6 +459,22 @@ def wire_admin(service: AssistantService, settings, admin: dict, chat: dict) -> 
     )
     admin["ingest"].click(
         on_ingest, [unlocked, admin["files"], *admin["metadata"]], [admin["ingest_status"], admin["files"], *listings],
+        api_visibility="private",
+    )
+    def on_correct(is_admin, doc_id, *lifecycle):
+        if not is_admin or not doc_id:
+            return ("请先解锁并选择文件。" if not is_admin else "请先在上面选择文件。", *[gr.skip()] * 4)
+        fields = given_lifecycle_fields(lifecycle)
+        if not fields:
+            return ("没有要更正的项。", *[gr.skip()] * 4)
+        try:
+            listed = service.correct_lifecycle(doc_id, fields)
+        except (KeyError, ValueError) as error:
+            return (f"❌ 未能更正：{html.escape(str(error))}", *[gr.skip()] * 4)
+        return (f"已更正《{html.escape(listed['title'])}》：现为{listed['status_label']}。", *refreshed())
+
+    admin["correct"].click(
+        on_correct, [unlocked, admin["doomed"], *admin["corrections"]], [admin["correct_status"], *listings],
         api_visibility="private",
     )
     admin["remove"].click(on_remove, [unlocked, admin["doomed"]], [admin["remove_status"], *listings], api_visibility="private")
