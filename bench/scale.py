@@ -28,6 +28,8 @@ from settings import REPO_ROOT
 NAIVE_CHUNK_SIZE, NAIVE_CHUNK_OVERLAP, NAIVE_TOP_K, NAIVE_BATCH = 500, 50, 5, 512
 INGEST_FILES_PER_RUN = 2000
 QUERIES = 200
+# Passages on which every built-in model's encode rate is measured, side by side.
+MODEL_SAMPLE = 40
 KEYS = ("passages", "ingest_seconds", "ingest_passages_per_s", "encode_ratio", "index_chars_per_s", "query_ms", "startup_seconds", "rss_mb")
 
 
@@ -68,6 +70,20 @@ def raw_encode_rate(embeddings, texts: list[str]) -> float:
     began = time.perf_counter()
     embeddings.embed_documents(texts)
     return len(texts) / (time.perf_counter() - began)
+
+
+def model_encode_rates(settings, texts: list[str]) -> dict[str, int]:
+    """Characters per second of each built-in embedding model on the same passages (after one warm-up call)."""
+    from vectorstore.embeddings import BUILT_IN_SUMMARY, make_embeddings
+
+    rates = {}
+    for name in BUILT_IN_SUMMARY:
+        model = make_embeddings(settings.model_copy(update={"embed_model": name, "embed_cache": ""}))
+        model.embed_documents(texts[:2])
+        began = time.perf_counter()
+        model.embed_documents(texts)
+        rates[name] = round(sum(map(len, texts)) / (time.perf_counter() - began))
+    return rates
 
 
 def write_documents(folder: Path, documents: list[dict]) -> list[Path]:
@@ -188,6 +204,9 @@ def run(settings, passages: int = 100_000, embed_sample: int = 5000, log=print) 
         question_file.write_text(json.dumps(questions(QUERIES), ensure_ascii=False), encoding="utf-8")
         documents = corpus(passages, settings.passage_max_chars)
         log(f"语料：{len(documents)} 篇，约 {sum(d['paragraphs'] for d in documents)} 段；真实嵌入 {embed_sample} 段")
+        sample_texts = [p for d in documents for p in d["text"].split("\n") if len(p) > 100][:MODEL_SAMPLE]
+        rates = model_encode_rates(settings, sample_texts)
+        log(f"各模型编码速度（同一批 {len(sample_texts)} 段，字/秒）：{json.dumps(rates, ensure_ascii=False)}")
         scoped = settings.model_copy(
             update={"data_dir": root / "policyqa", "ingest_sample_when_empty": False, "chroma_url": "", "embed_cache": ""}
         )
@@ -200,7 +219,7 @@ def run(settings, passages: int = 100_000, embed_sample: int = 5000, log=print) 
         log(f"基线导入完成：{baseline['passages']} 段，{baseline['ingest_seconds']} 秒")
         baseline.update(probe("naive", root / "naive", question_file))
         log(f"基线：{json.dumps(baseline, ensure_ascii=False)}")
-    return {**ours, "embed_sample": embed_sample, "machine": machine(), "baseline": baseline}
+    return {**ours, "embed_sample": embed_sample, "model_chars_per_s": rates, "machine": machine(), "baseline": baseline}
 
 
 def machine() -> dict:
@@ -219,5 +238,6 @@ def format_table(result: dict) -> str:
             rows += [(f"query_ms.{q}", str(ours[q]), str(theirs[q])) for q in ("p50", "p95")]
         else:
             rows.append((key, "-" if ours is None else str(ours), "-" if theirs is None else str(theirs)))
+    rows += [(f"encode chars/s {name}", str(rate), "") for name, rate in result.get("model_chars_per_s", {}).items()]
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
     return "\n".join("  ".join(cell.ljust(width) for cell, width in zip(row, widths)) for row in rows)
