@@ -152,6 +152,31 @@ def command_reindex(settings: Settings, args) -> int:
     return 0
 
 
+def command_export_kb(settings: Settings, args) -> int:
+    from assistant import create_service as build
+    from assistant.transfer import export_kb
+
+    report = export_kb(build(settings), Path(args.file))
+    print(f"已导出 {report.documents} 篇文档、{report.passages} 段（含向量）、{report.corrections} 项效力更正、"
+          f"{report.feedback} 条反馈到 {args.file}，用时 {report.seconds:.1f} 秒")
+    return 0
+
+
+def command_import_kb(settings: Settings, args) -> int:
+    from assistant import create_service as build
+    from assistant.transfer import TransferError, import_kb
+
+    try:
+        report = import_kb(settings, Path(args.file), build)
+    except TransferError as error:
+        print(f"错误：{error}", file=sys.stderr)
+        return 1
+    again = "（模型不同，已重新计算向量）" if report.embedded_again else "（沿用导出包中的向量）"
+    print(f"已校验并导入 {report.documents} 篇文档、{report.passages} 段{again}、{report.corrections} 项效力更正、"
+          f"{report.feedback} 条新反馈，与导出时一致；用时 {report.seconds:.1f} 秒")
+    return 0
+
+
 def command_ask(settings: Settings, args) -> int:
     from assistant import QuestionError
 
@@ -301,6 +326,12 @@ def build_parser() -> argparse.ArgumentParser:
     reindex = commands.add_parser("reindex", help="用当前配置的嵌入模型重建向量库（旧库照常作答，中断后可续做）")
     reindex.add_argument("--batch", type=int, default=64, help="每批计算的段落数（默认 64）")
     reindex.set_defaults(run=command_reindex)
+    export = commands.add_parser("export-kb", help="把整个知识库（文件、元数据、向量、效力更正、反馈）导出为一个校验过的归档")
+    export.add_argument("file", help="归档文件，如 知识库.tar.gz")
+    export.set_defaults(run=command_export_kb)
+    imported = commands.add_parser("import-kb", help="校验并导入 export-kb 生成的归档")
+    imported.add_argument("file", help="export-kb 生成的归档")
+    imported.set_defaults(run=command_import_kb)
     ask = commands.add_parser("ask", help="提问")
     ask.add_argument("question")
     ask.add_argument("--json", action="store_true", help="以 JSON 输出答案与引用")

@@ -51,6 +51,21 @@ class FeedbackStore:
             )
             return int(cursor.lastrowid)
 
+    def restore(self, entries: list[dict]) -> int:
+        """Add entries exported elsewhere (their time, user, rating, reason, question, answer, citations), each once; how many were new."""
+        fields = COLUMNS[1:]
+        added = 0
+        with closing(self._connect()) as connection, connection:
+            for entry in entries:
+                values = tuple(str(entry.get(f, "")) for f in fields)
+                known = connection.execute(
+                    f"SELECT 1 FROM feedback WHERE {' AND '.join(f'{f} = ?' for f in fields)}", values
+                ).fetchone()
+                if known is None:
+                    connection.execute(f"INSERT INTO feedback ({', '.join(fields)}) VALUES ({', '.join('?' * len(fields))})", values)
+                    added += 1
+        return added
+
     def set_reason(self, entry_id: int, reason: str) -> None:
         """Attach the reader's reason to an entry given a moment before."""
         with closing(self._connect()) as connection, connection:

@@ -32,13 +32,14 @@ def document_id(cleaned: str) -> str:
 
 
 def parse_policy_text(
-    raw: str, source: str, max_chars: int = PASSAGE_MAX_CHARS, doc_id: str | None = None, title: str | None = None
+    raw: str, source: str, max_chars: int = PASSAGE_MAX_CHARS, doc_id: str | None = None, title: str | None = None,
+    metadata: dict | None = None,
 ) -> tuple[PolicyDocument, list[Passage]]:
-    """Clean raw text, name the document (unless id and title are given) and cut it into passages."""
+    """Clean raw text, name the document (unless id, title and metadata are given) and cut it into passages."""
     cleaned = clean_policy_text(raw)
     if not cleaned:
         raise IngestError(f"{source}: 没有可导入的文字内容")
-    return build_document(cleaned, source, max_chars, doc_id, title)
+    return build_document(cleaned, source, max_chars, doc_id, title, metadata)
 
 
 def build_document(

@@ -29,6 +29,11 @@ EFFECTIVE_ON_ISSUE = re.compile(r"自[^，。；]{0,4}(?:印发|发布|公布|�
 # The document's own term, not a licence's: 有效期至…, 执行期暂定为自…起至…, 本通知执行至… (a full date).
 PERIOD = r"(?:有效期|执行期|实施期|试行期)限?|(?:本|此)[^，。；]{0,8}?(?:执行|实施|施行|有效)"
 EXPIRES_ON = re.compile(rf"(?:{PERIOD})(?:暂定)?(?:为)?(?:自[^，。；]{{0,30}}?)?(?:至|到)\s*{DATE}")
+# 有效期至2020年底
+EXPIRES_AT_YEAR_END = re.compile(r"(?:有效期|执行期|实施期)限?(?:暂定)?(?:为)?(?:自[^，。；]{0,30}?)?(?:至|到)\s*((?:19|20)\d{2})\s*年\s*(?:底|末)")
+# 自2020年1月1日至3月31日，实行……: a preamble's period is the document's own.
+OPENING_PERIOD = re.compile(rf"自\s*{DATE}\s*(?:起)?\s*(?:至|到)\s*(?:((?:19|20)\d{{2}})\s*年\s*)?(\d{{1,2}})\s*月\s*(\d{{1,2}})\s*日")
+OPENING_CHARS = 300
 CHINESE_DIGITS = {
     "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10, "十二": 12, "十八": 18,
 }
@@ -39,7 +44,8 @@ SENTENCE = re.compile(r"[^。；！\n]+")
 REFERENCE = re.compile(r"《([^《》]{2,100})》\s*(?:[（(]([^（）()]{0,60})[)）])?")
 # The verbs that end a document: 废止 also covers 同时废止 and 予以废止; 失效 is said of another document.
 REPEALS = re.compile(r"废止|不再执行|停止执行|同时失效|不再施行")
-AMENDS = re.compile(r"修订|修正|修改")
+# An amendment is said of the documents named before it: 对《…》予以修订, 《…》第五条修改为, 修订如下.
+AMENDS = re.compile(r"(?:予以|进行|作出?(?:如下|以下)?|部分条款的?)(?:修订|修改|修正)|(?:修订|修改|修正)(?:如下|为)")
 PROVISIONAL = re.compile(r"试行|暂行")
 
 
@@ -69,7 +75,10 @@ def effective_date(text: str, issue_date: str) -> str:
     named = TAKES_EFFECT.search(text)
     if named:
         return iso(*named.groups())
-    return issue_date if EFFECTIVE_ON_ISSUE.search(text) else ""
+    if EFFECTIVE_ON_ISSUE.search(text):
+        return issue_date
+    opening = OPENING_PERIOD.search(text[:OPENING_CHARS])
+    return iso(*opening.groups()[:3]) if opening else ""
 
 
 def expiry_date(text: str, start: str) -> str:
@@ -77,6 +86,12 @@ def expiry_date(text: str, start: str) -> str:
     until = EXPIRES_ON.search(text)
     if until:
         return iso(*until.groups())
+    year_end = EXPIRES_AT_YEAR_END.search(text)
+    if year_end:
+        return f"{year_end.group(1)}-12-31"
+    opening = OPENING_PERIOD.search(text[:OPENING_CHARS])
+    if opening:
+        return iso(opening.group(4) or opening.group(1), opening.group(5), opening.group(6))
     term = VALID_FOR.search(text)
     if not term or not start:
         return ""
@@ -99,10 +114,11 @@ def references(text: str) -> tuple[list[dict], list[dict]]:
     for sentence in SENTENCE.findall(text):
         if "有效期" in sentence:
             continue
-        target = repeals if REPEALS.search(sentence) else amends if AMENDS.search(sentence) and "《" in sentence else None
-        if target is None:
+        verb = REPEALS.search(sentence) or AMENDS.search(sentence)
+        if verb is None:
             continue
-        found = cited_documents(sentence)
+        target = repeals if REPEALS.search(sentence) else amends
+        found = cited_documents(sentence[: verb.start()])
         target.extend(ref for ref in found if ref not in target)
     return repeals, [ref for ref in amends if ref not in repeals]
 

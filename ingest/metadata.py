@@ -95,6 +95,11 @@ def issuer_of(title: str, tail: list[Block]) -> str:
     return named.group(1).strip("、 ") if named else ""
 
 
+# A date in a period or a deadline (至2020年6月30日, 2020年6月30日前到期) is not the day the document was issued.
+DEADLINE_BEFORE = re.compile(r"(?:至|到|截至|截止|于|自|从|在)\s*$")
+DEADLINE_AFTER = re.compile(r"\s*(?:前|止|起|之前|以前|以后|后|到期|开始|至|到|24时|零时|\d{1,2}时)")
+
+
 def issue_date(head: list[Block], tail: list[Block]) -> str:
     """The date the document was issued (ISO): a date line at its end, else a full date near its start."""
     for block in reversed(tail):
@@ -102,9 +107,9 @@ def issue_date(head: list[Block], tail: list[Block]) -> str:
         if match:
             return iso_date(match)
     for block in head:
-        match = FULL_DATE.search(block.text)
-        if match:
-            return iso_date(match)
+        for match in FULL_DATE.finditer(block.text):
+            if not (DEADLINE_BEFORE.search(block.text[: match.start()]) or DEADLINE_AFTER.match(block.text[match.end() :])):
+                return iso_date(match)
     return ""
 
 

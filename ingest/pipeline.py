@@ -181,14 +181,15 @@ class IngestPipeline:
             final.unlink(missing_ok=True)
 
     def ingest_texts(self, texts: list[dict]) -> IngestReport:
-        """Ingest in-memory documents: dicts with `text`, `source` and optionally `doc_id` and `title`."""
+        """Ingest in-memory documents: dicts with `text`, `source` and optionally `doc_id`, `title` and `metadata`."""
         report, began = IngestReport(files=len(texts)), time.perf_counter()
         parsed = []
         for item in texts:
             try:
                 parsed.append(
                     parse_policy_text(
-                        item["text"], item["source"], self.passage_max_chars, doc_id=item.get("doc_id"), title=item.get("title")
+                        item["text"], item["source"], self.passage_max_chars, doc_id=item.get("doc_id"), title=item.get("title"),
+                        metadata=item.get("metadata"),
                     )
                 )
             except IngestError as error:

@@ -188,6 +188,12 @@ class CachedEmbeddings(Embeddings):
         """Embed passages, from the cache where it has them."""
         return self._cached("passage", list(texts), self.inner.embed_documents)
 
+    def preload(self, texts: list[str], vectors) -> None:
+        """Keep passages' vectors computed elsewhere by the same model (a knowledge base moved between machines)."""
+        rows = [(self._key("passage", t), np.asarray(v, np.float32).tobytes()) for t, v in zip(texts, vectors)]
+        with self._lock, self._connect() as db:
+            db.executemany("INSERT OR REPLACE INTO vectors VALUES (?, ?)", rows)
+
     def embed_query(self, text: str) -> list[float]:
         """Embed one question, from the cache where it has it."""
         return self._cached("query", [text], lambda ts: [self.inner.embed_query(ts[0])])[0]
