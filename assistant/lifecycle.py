@@ -101,23 +101,26 @@ def referred(ref: dict, referring: dict, summaries: list[dict], by_number: dict)
 class Lifecycles:
     """The stored documents' lifecycles, read from the store's document summaries and the users' corrections."""
 
-    def __init__(self, summaries, corrections=None) -> None:
-        """`summaries()` lists the stored documents (with their lifecycle fields); `corrections` keeps users' fields by doc_id."""
+    def __init__(self, summaries, corrections=None, version=None) -> None:
+        """`summaries()` lists the stored documents (with their lifecycle fields); `corrections` keeps users' fields by
+        doc_id; `version()` changes whenever the stored documents do (the view is then built again at once)."""
         self._summaries = summaries
         self.corrections = corrections
-        self._built: tuple[float, dict[str, Lifecycle]] | None = None
+        self._version = version or (lambda: None)
+        self._built: tuple[float, object, dict[str, Lifecycle]] | None = None
         self._lock = threading.Lock()
 
     def all(self) -> dict[str, Lifecycle]:
-        """Every stored document's lifecycle (read again at most every REFRESH_SECONDS, and after a correction)."""
-        built = self._built
-        if built is not None and time.monotonic() - built[0] < REFRESH_SECONDS:
-            return built[1]
+        """Every stored document's lifecycle (built again when the documents change, after a correction, and at least
+        every REFRESH_SECONDS for other processes' corrections)."""
+        built, version = self._built, self._version()
+        if built is not None and built[1] == version and time.monotonic() - built[0] < REFRESH_SECONDS:
+            return built[2]
         with self._lock:
             corrected = self.corrections.all() if self.corrections is not None else {}
             summaries = [{**s, **corrected.get(s["doc_id"], {})} for s in self._summaries()]
-            self._built = (time.monotonic(), resolve(summaries))
-            return self._built[1]
+            self._built = (time.monotonic(), version, resolve(summaries))
+            return self._built[2]
 
     def correct(self, doc_id: str, fields: dict) -> dict:
         """Lay a user's lifecycle fields over what a document states (kept apart, so they survive re-ingest); ValueError when one is malformed."""

@@ -51,7 +51,7 @@ class AssistantService:
         self, settings, store: PassageStore, retriever: HybridRetriever, llm=None, reranker=None, lifecycles: Lifecycles | None = None
     ) -> None:
         self.settings = settings
-        self.lifecycles = lifecycles or Lifecycles(store.documents)
+        self.lifecycles = lifecycles or Lifecycles(store.documents, version=lambda: (len(store), len(store.doc_ids())))
         self.store = store
         self.retriever = retriever
         self.llm = llm

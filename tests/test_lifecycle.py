@@ -238,3 +238,11 @@ def test_course_material_leaves_out_what_is_not_in_force_and_flags_it_when_chose
     assert "200元" in chosen and "效力：已失效" in chosen
     left_out = cli(versions, "course", "临时性工作补助", check_code=1)
     assert "200元" not in left_out.stdout and "未找到" in left_out.stderr, "an expired notice is left out by default"
+
+
+def test_a_revision_uploaded_while_serving_replaces_the_old_measure_at_once(fresh_service):
+    fresh_service.ingest_upload("2019.txt", MEASURE_2019.encode())
+    assert "300元" in fresh_service.ask(ALLOWANCE).text
+    fresh_service.ingest_upload("2024.txt", MEASURE_2024.encode())
+    answer = fresh_service.ask(ALLOWANCE)
+    assert "500元" in answer.text and "300元" not in answer.text
