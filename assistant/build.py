@@ -71,7 +71,7 @@ def create_service(settings, embeddings=None) -> AssistantService:
     )
     service = AssistantService(
         settings, store, retriever, llm=make_llm(settings), reranker=make_reranker(settings),
-        lifecycles=Lifecycles(store.documents, corrections, version=lambda: (len(store), len(store.doc_ids()))),
+        lifecycles=Lifecycles(store.documents, corrections, version=store.version),
     )
     service.reindex_pending = pending
     return service

@@ -57,21 +57,23 @@ def parsed_references(value: str) -> list[dict]:
     return [r for r in refs if isinstance(r, dict)]
 
 
-def same_title(a: str, b: str) -> bool:
-    return a.strip("《》 ").replace(" ", "") == b.strip("《》 ").replace(" ", "")
+def title_key(title: str) -> str:
+    """A title as references are matched: without 《》 and spaces."""
+    return title.strip("《》 ").replace(" ", "")
 
 
 def resolve(summaries: list[dict]) -> dict[str, Lifecycle]:
     """Every document's lifecycle with its references resolved to stored documents, both ways."""
-    by_number = {}
+    by_number, by_title = {}, {}
     for summary in summaries:
         if summary.get("doc_number"):
             by_number.setdefault(normal_number(summary["doc_number"]), []).append(summary["doc_id"])
+        by_title.setdefault(title_key(summary.get("title", "")), []).append(summary)
     links = {s["doc_id"]: {"repeals": [], "amends": [], "repealed_by": [], "amended_by": []} for s in summaries}
     for summary in summaries:
         for kind, back in (("repeals", "repealed_by"), ("amends", "amended_by")):
             for ref in parsed_references(summary.get(kind, "")):
-                for target in referred(ref, summary, summaries, by_number):
+                for target in referred(ref, summary, by_title, by_number):
                     links[summary["doc_id"]][kind].append(target)
                     links[target][back].append(summary["doc_id"])
     return {
@@ -84,7 +86,7 @@ def resolve(summaries: list[dict]) -> dict[str, Lifecycle]:
     }
 
 
-def referred(ref: dict, referring: dict, summaries: list[dict], by_number: dict) -> list[str]:
+def referred(ref: dict, referring: dict, by_title: dict, by_number: dict) -> list[str]:
     """The stored documents a reference names: by 文号, else by exact title among those issued before the referring one."""
     own = referring["doc_id"]
     if ref.get("doc_number"):
@@ -93,8 +95,8 @@ def referred(ref: dict, referring: dict, summaries: list[dict], by_number: dict)
             return found
     issued = referring.get("date", "")
     return [
-        s["doc_id"] for s in summaries
-        if s["doc_id"] != own and same_title(s.get("title", ""), ref["title"]) and (not issued or not s.get("date") or s["date"] < issued)
+        s["doc_id"] for s in by_title.get(title_key(ref.get("title", "")), [])
+        if s["doc_id"] != own and (not issued or not s.get("date") or s["date"] < issued)
     ]
 
 
@@ -107,7 +109,9 @@ class Lifecycles:
         self._summaries = summaries
         self.corrections = corrections
         self._version = version or (lambda: None)
-        self._built: tuple[float, object, dict[str, Lifecycle]] | None = None
+        # (when checked, the documents' version, the corrections, the lifecycles built from them)
+        self._built: tuple[float, object, dict, dict[str, Lifecycle]] | None = None
+        self._left_out: tuple[tuple, set[str]] | None = None
         self._lock = threading.Lock()
 
     def all(self) -> dict[str, Lifecycle]:
@@ -115,12 +119,15 @@ class Lifecycles:
         every REFRESH_SECONDS for other processes' corrections)."""
         built, version = self._built, self._version()
         if built is not None and built[1] == version and time.monotonic() - built[0] < REFRESH_SECONDS:
-            return built[2]
+            return built[3]
         with self._lock:
             corrected = self.corrections.all() if self.corrections is not None else {}
+            if built is not None and built[1] == version and built[2] == corrected:
+                self._built = (time.monotonic(), *built[1:])
+                return built[3]
             summaries = [{**s, **corrected.get(s["doc_id"], {})} for s in self._summaries()]
-            self._built = (time.monotonic(), version, resolve(summaries))
-            return self._built[2]
+            self._built = (time.monotonic(), version, corrected, resolve(summaries))
+            return self._built[3]
 
     def correct(self, doc_id: str, fields: dict) -> dict:
         """Lay a user's lifecycle fields over what a document states (kept apart, so they survive re-ingest); ValueError when one is malformed."""
@@ -133,29 +140,18 @@ class Lifecycles:
 
     def status(self, doc_id: str, day: date) -> str:
         """The document's status on that day: a key of STATUSES, or 'unissued' for one issued after it."""
-        lifecycles = self.all()
-        life = lifecycles.get(doc_id)
-        if life is None:
-            return "in_force"
-        if life.stated_status:
-            return life.stated_status
-        today = day.isoformat()
-        if life.date and life.date > today:
-            return "unissued"
-        if life.start and life.start > today:
-            return "not_yet_effective"
-        if any(in_effect(lifecycles.get(d), today) for d in life.repealed_by):
-            return "repealed"
-        if life.expiry_date and life.expiry_date < today:
-            return "expired"
-        if any(in_effect(lifecycles.get(d), today) for d in life.amended_by):
-            return "amended"
-        return "in_force"
+        return status_on(self.all(), doc_id, day)
 
     def left_out(self, day: date) -> set[str]:
-        """The documents not searched on that day (see LEFT_OUT)."""
-        return {doc_id for doc_id in self.all() if self.status(doc_id, day) in LEFT_OUT}
-
+        """The documents not searched on that day (see LEFT_OUT); worked out once per view of the documents and day."""
+        lifecycles = self.all()
+        key = (id(lifecycles), day)
+        known = self._left_out
+        if known is not None and known[0] == key:
+            return known[1]
+        left = {doc_id for doc_id in lifecycles if status_on(lifecycles, doc_id, day) in LEFT_OUT}
+        self._left_out = (key, left)
+        return left
     def replaced_by(self, doc_id: str, day: date) -> str:
         """The document in effect on that day that repeals this one ('' when none)."""
         lifecycles = self.all()
@@ -185,7 +181,8 @@ class Lifecycles:
         """The documents course material gathers from: those chosen, else those in force (or amended) that day (None: all)."""
         if doc_ids:
             return doc_ids
-        kept = sorted(d for d in stored if self.status(d, day) in TAUGHT)
+        lifecycles = self.all()
+        kept = sorted(d for d in stored if status_on(lifecycles, d, day) in TAUGHT)
         return None if len(kept) == len(stored) else kept
 
     def mark_course(self, course, day: date):
@@ -213,6 +210,27 @@ class Lifecycles:
         notes = list(dict.fromkeys(notes))
         text = "\n\n".join([answer.text, *notes]) if notes else answer.text
         return replace(answer, text=text, citations=tuple(citations))
+
+
+def status_on(lifecycles: dict[str, Lifecycle], doc_id: str, day: date) -> str:
+    """A document's status on a day among these lifecycles (see the module's docstring)."""
+    life = lifecycles.get(doc_id)
+    if life is None:
+        return "in_force"
+    if life.stated_status:
+        return life.stated_status
+    today = day.isoformat()
+    if life.date and life.date > today:
+        return "unissued"
+    if life.start and life.start > today:
+        return "not_yet_effective"
+    if any(in_effect(lifecycles.get(d), today) for d in life.repealed_by):
+        return "repealed"
+    if life.expiry_date and life.expiry_date < today:
+        return "expired"
+    if any(in_effect(lifecycles.get(d), today) for d in life.amended_by):
+        return "amended"
+    return "in_force"
 
 
 CITATION_FIELDS = ("status", "status_label", "effective_date", "expiry_date", "replaced_by")

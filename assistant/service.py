@@ -51,7 +51,8 @@ class AssistantService:
         self, settings, store: PassageStore, retriever: HybridRetriever, llm=None, reranker=None, lifecycles: Lifecycles | None = None
     ) -> None:
         self.settings = settings
-        self.lifecycles = lifecycles or Lifecycles(store.documents, version=lambda: (len(store), len(store.doc_ids())))
+        self.lifecycles = lifecycles or Lifecycles(store.documents, version=store.version)
+        self._in_force: tuple[tuple, list[str] | None] | None = None  # the documents searched, for one version and day
         self.store = store
         self.retriever = retriever
         self.llm = llm
@@ -147,10 +148,11 @@ class AssistantService:
         every stored one but those repealed by then or not yet issued (None: all)."""
         if doc_ids:
             return doc_ids
-        left_out = self.lifecycles.left_out(day)
-        if not left_out:
-            return None
-        return sorted(self.store.doc_ids() - left_out) or [NO_DOCUMENT]
+        key = (self.store.version(), day)
+        if self._in_force is None or self._in_force[0] != key:
+            left_out = self.lifecycles.left_out(day)
+            self._in_force = (key, (sorted(self.store.doc_ids() - left_out) or [NO_DOCUMENT]) if left_out else None)
+        return self._in_force[1]
 
     def _extractive_now(self, question, doc_ids, filters, history) -> tuple[Answer, list[Document], list[Document]]:
         previous = previous_question(history)

@@ -130,6 +130,10 @@ class PassageStore:
     def __len__(self) -> int:
         return len(self.table)
 
+    def version(self) -> tuple:
+        """Changes whenever the stored passages do (the change stamp and the view's size), at no cost."""
+        return self._stamp, len(self.table)
+
     def check_reachable(self) -> None:
         """Ask Chroma itself (one count, never the in-memory view); raises StoreUnavailable when it does not answer."""
         with self._translated():
