@@ -9,7 +9,6 @@ expiry date; 已修订 once an amending document is in effect; else 现行有效
 """
 
 import json
-import threading
 import time
 from dataclasses import dataclass, replace
 from datetime import date
@@ -112,7 +111,6 @@ class Lifecycles:
         # (when checked, the documents' version, the corrections, the lifecycles built from them)
         self._built: tuple[float, object, dict, dict[str, Lifecycle]] | None = None
         self._left_out: tuple[tuple, set[str]] | None = None
-        self._lock = threading.Lock()
 
     def all(self) -> dict[str, Lifecycle]:
         """Every stored document's lifecycle (built again when the documents change, after a correction, and at least
@@ -120,14 +118,16 @@ class Lifecycles:
         built, version = self._built, self._version()
         if built is not None and built[1] == version and time.monotonic() - built[0] < REFRESH_SECONDS:
             return built[3]
-        with self._lock:
-            corrected = self.corrections.all() if self.corrections is not None else {}
-            if built is not None and built[1] == version and built[2] == corrected:
-                self._built = (time.monotonic(), *built[1:])
-                return built[3]
-            summaries = [{**s, **corrected.get(s["doc_id"], {})} for s in self._summaries()]
-            self._built = (time.monotonic(), version, corrected, resolve(summaries))
-            return self._built[3]
+        # No lock is held while the store is read: a thread asking under the store's read lock and one listing
+        # documents outside it would otherwise wait on each other behind a waiting writer. Two threads may
+        # build the same view at once; either result is right.
+        corrected = self.corrections.all() if self.corrections is not None else {}
+        if built is not None and built[1] == version and built[2] == corrected:
+            self._built = (time.monotonic(), *built[1:])
+            return built[3]
+        summaries = [{**s, **corrected.get(s["doc_id"], {})} for s in self._summaries()]
+        self._built = (time.monotonic(), version, corrected, resolve(summaries))
+        return self._built[3]
 
     def correct(self, doc_id: str, fields: dict) -> dict:
         """Lay a user's lifecycle fields over what a document states (kept apart, so they survive re-ingest); ValueError when one is malformed."""
