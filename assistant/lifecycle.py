@@ -195,7 +195,9 @@ class Lifecycles:
                 for s in document.sections
             )
             documents.append(replace(document, sections=sections))
-        return replace(course, documents=tuple(documents))
+        marked = {p.n: p for d in documents for p in d.provisions}
+        questions = tuple(replace(q, source=marked.get(q.source.n, q.source)) for q in course.questions)
+        return replace(course, documents=tuple(documents), questions=questions)
 
     def annotate(self, answer: Answer, day: date) -> Answer:
         """The answer with each citation's status, and a line for every cited document not in force that day."""
