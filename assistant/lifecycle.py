@@ -9,12 +9,15 @@ expiry date; 已修订 once an amending document is in effect; else 现行有效
 """
 
 import json
+import logging
 import time
 from dataclasses import dataclass, replace
 from datetime import date
 
 from assistant.answer import Answer
 from ingest.lifecycle import STATUSES, STORED_LIFECYCLE_FIELDS, given_lifecycle, is_provisional, normal_number
+
+log = logging.getLogger(__name__)
 
 # Searched on a day: a document repealed by one then in effect, or issued after that day, is left
 # out (its successor answers); one expired or amended is still quoted, and marked.
@@ -121,13 +124,24 @@ class Lifecycles:
         # No lock is held while the store is read: a thread asking under the store's read lock and one listing
         # documents outside it would otherwise wait on each other behind a waiting writer. Two threads may
         # build the same view at once; either result is right.
-        corrected = self.corrections.all() if self.corrections is not None else {}
+        corrected = self._corrected(built[2] if built is not None else {})
         if built is not None and built[1] == version and built[2] == corrected:
             self._built = (time.monotonic(), *built[1:])
             return built[3]
         summaries = [{**s, **corrected.get(s["doc_id"], {})} for s in self._summaries()]
         self._built = (time.monotonic(), version, corrected, resolve(summaries))
         return self._built[3]
+
+    def _corrected(self, known: dict) -> dict:
+        """The users' corrections now, or those last read when the store does not answer (the store's own reads
+        then fail and say so; a question is not held up by this one)."""
+        if self.corrections is None:
+            return {}
+        try:
+            return self.corrections.all()
+        except Exception as error:  # noqa: BLE001 - a Chroma server down or a disk error: keep the last known
+            log.warning("读取效力更正失败（%s），暂用上次读取的更正", error)
+            return known
 
     def correct(self, doc_id: str, fields: dict) -> dict:
         """Lay a user's lifecycle fields over what a document states (kept apart, so they survive re-ingest); ValueError when one is malformed."""

@@ -221,7 +221,7 @@ def build_chat(service: AssistantService, compact: bool = False) -> dict:
                 label="检索范围（不选即检索全部文件）", elem_id="doc-filter",
             )
             as_of = gr.DateTime(
-                include_time=False, type="string", label="按此日有效的文件作答（不选即今天）", elem_id="as-of",
+                value="", include_time=False, type="string", label="按此日有效的文件作答（不选即今天）", elem_id="as-of",
             )
             with gr.Accordion("检索详情", open=not compact, elem_id="evidence-panel"):
                 evidence = gr.HTML(render_evidence([]), elem_id="evidence")
