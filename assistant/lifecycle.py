@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import date
 
 from assistant.answer import Answer
-from ingest.lifecycle import STATUSES, STORED_LIFECYCLE_FIELDS, given_lifecycle, is_provisional, normal_number
+from ingest.lifecycle import CORRECTABLE_FIELDS, STATUSES, given_lifecycle, is_provisional, normal_number
 
 log = logging.getLogger(__name__)
 
@@ -145,10 +145,10 @@ class Lifecycles:
 
     def correct(self, doc_id: str, fields: dict) -> dict:
         """Lay a user's lifecycle fields over what a document states (kept apart, so they survive re-ingest); ValueError when one is malformed."""
-        stored = given_lifecycle(fields)
+        stored = given_lifecycle(fields, with_issue_date=True)
         if self.corrections is None:
             raise ValueError("此知识库不能保存更正")
-        merged = self.corrections.put(doc_id, {k: v for k, v in stored.items() if k in STORED_LIFECYCLE_FIELDS})
+        merged = self.corrections.put(doc_id, {k: v for k, v in stored.items() if k in CORRECTABLE_FIELDS})
         self._built = None
         return merged
 
@@ -181,6 +181,7 @@ class Lifecycles:
         return {
             "status": shown,
             "status_label": STATUSES.get(shown, shown),
+            "date": life.date if life else "",
             "effective_date": life.start if life else "",
             "expiry_date": life.expiry_date if life else "",
             "replaced_by": self.replaced_by(doc_id, day),

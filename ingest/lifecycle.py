@@ -14,6 +14,8 @@ from ingest.structure import DOC_NUMBER
 LIFECYCLE_FIELDS = ("effective_date", "expiry_date", "repeals", "amends", "status")
 # Kept with a document: the dates and links it states, and a status stated outright (by a user).
 STORED_LIFECYCLE_FIELDS = ("effective_date", "expiry_date", "repeals", "amends", "stated_status")
+# What a correction of a stored document may change: those, and the issue date they are counted from.
+CORRECTABLE_FIELDS = ("date", *STORED_LIFECYCLE_FIELDS)
 # A document's status on a given day, computed from the dates and the links (or as stated).
 STATUSES = {
     "in_force": "现行有效",
@@ -165,15 +167,16 @@ def is_valid_day(value: str) -> bool:
     return len(value) == 10
 
 
-def given_lifecycle(given: dict) -> dict:
+def given_lifecycle(given: dict, with_issue_date: bool = False) -> dict:
     """The lifecycle fields a user gave, in stored form: ISO days, a status key, references as JSON.
 
-    Raises ValueError saying what to write instead. A status may be given by key or by its Chinese
+    Raises ValueError saying what to write instead (`with_issue_date`: the issue date is checked and
+    kept too, for a correction of a stored document). A status may be given by key or by its Chinese
     label (已废止); repeals and amends as a list or a string of 文号 or titles separated by ；, and
     an empty string clears a field.
     """
     fields = {}
-    for name in ("effective_date", "expiry_date"):
+    for name in ("effective_date", "expiry_date", *(("date",) if with_issue_date else ())):
         if name in given:
             value = str(given[name]).strip()
             if value and not is_valid_day(value):

@@ -222,6 +222,11 @@ def test_the_api_answers_as_of_a_day_and_corrections_survive_reingest(versions, 
         assert corrected.status_code == 200 and corrected.json()["status"] == "expired"
         malformed = httpx.patch(url + f"/api/v1/documents/{revision['doc_id']}", json={"status": "作废"}, headers=headers)
         assert malformed.status_code == 422 and "status 应为" in malformed.json()["detail"]
+        bad_day = httpx.patch(url + f"/api/v1/documents/{revision['doc_id']}", json={"date": "2024/02/01"}, headers=headers)
+        assert bad_day.status_code == 422 and "YYYY-MM-DD" in bad_day.json()["detail"]
+        reissued = httpx.patch(url + f"/api/v1/documents/{revision['doc_id']}", json={"date": "2030-01-01"}, headers=headers).json()
+        assert reissued["date"] == "2030-01-01" and reissued["status"] == "not_yet_effective", "a corrected issue date counts"
+        httpx.patch(url + f"/api/v1/documents/{revision['doc_id']}", json={"date": "2024-02-01"}, headers=headers)
         missing = httpx.patch(url + "/api/v1/documents/doc-000000000000", json={"status": "repealed"}, headers=headers)
         assert missing.status_code == 404
     cli(versions, "remove", revision["doc_id"], check_code=0)

@@ -58,6 +58,7 @@ class LifecycleCorrection(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
+    date: str | None = Field(None, description="成文或印发日期 YYYY-MM-DD")
     effective_date: str | None = Field(None, description="施行日期 YYYY-MM-DD")
     expiry_date: str | None = Field(None, description="有效期截止日期 YYYY-MM-DD")
     status: str | None = Field(None, description="效力状态：in_force、repealed、amended、expired、not_yet_effective（空字符串：按日期与关联计算）")

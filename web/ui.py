@@ -31,7 +31,7 @@ EXAMPLE_QUESTIONS = (
 )
 FEEDBACK_REASONS = ("引用不对", "答非所问", "内容不完整", "政策已过时", "其他")
 DOCUMENT_COLUMNS = ("标题", "文档 ID", "段落数", "效力", "发文机关", "日期", "施行日期", "有效期至", "文号", "来源文件")
-LIFECYCLE_INPUTS = ("effective_date", "expiry_date", "status", "repeals")
+LIFECYCLE_INPUTS = ("effective_date", "expiry_date", "status", "repeals", "amends")
 FEEDBACK_COLUMNS = ("时间", "用户", "评价", "原因", "问题", "回答")
 PAGE_CSS = """
 .gradio-container { max-width: 1280px !important; margin: auto; }
@@ -327,12 +327,13 @@ def lifecycle_fields(prefix: str) -> list:
             value="", min_width=140, elem_id=f"{prefix}-status",
         ),
         gr.Textbox(label="废止的文件（文号或标题，用；分隔）", min_width=200, elem_id=f"{prefix}-repeals"),
+        gr.Textbox(label="修订的文件（文号或标题，用；分隔）", min_width=200, elem_id=f"{prefix}-amends"),
     ]
 
 
 def given_lifecycle_fields(values) -> dict:
-    """The lifecycle inputs' values by field name, blank ones left out."""
-    return {name: value for name, value in zip(LIFECYCLE_INPUTS, values) if value}
+    """The lifecycle inputs' values by field name (LIFECYCLE_INPUTS, then the issue date where given), blank ones left out."""
+    return {name: value for name, value in zip((*LIFECYCLE_INPUTS, "date"), values) if value}
 
 
 def build_admin() -> dict:
@@ -362,7 +363,8 @@ def build_admin() -> dict:
             remove = gr.Button("删除所选文件", variant="stop", scale=1, min_width=100, elem_id="admin-remove")
         remove_status = gr.Markdown(elem_id="admin-remove-status")
         with gr.Accordion("更正所选文件的效力信息（重新导入后仍保留；留空的项不变）", open=False), gr.Row():
-            corrections = lifecycle_fields("admin-correct")
+            issued = gr.Textbox(label="成文日期", placeholder="2024-02-01", min_width=120, elem_id="admin-correct-date")
+            corrections = [*lifecycle_fields("admin-correct"), issued]
             correct = gr.Button("保存更正", min_width=100, elem_id="admin-correct")
         correct_status = gr.Markdown(elem_id="admin-correct-status")
         gr.Markdown("### 读者反馈")
