@@ -166,17 +166,11 @@ class Lifecycles:
         left = {doc_id for doc_id in lifecycles if status_on(lifecycles, doc_id, day) in LEFT_OUT}
         self._left_out = (key, left)
         return left
-    def replaced_by(self, doc_id: str, day: date) -> str:
-        """The document in effect on that day that repeals this one ('' when none)."""
+    def describe(self, doc_id: str, day: date) -> dict:
+        """What lists and citations show of a document's lifecycle on that day (all from one view of the documents)."""
         lifecycles = self.all()
         life = lifecycles.get(doc_id)
-        today = day.isoformat()
-        return next((d for d in (life.repealed_by if life else ()) if in_effect(lifecycles.get(d), today)), "")
-
-    def describe(self, doc_id: str, day: date) -> dict:
-        """What lists and citations show of a document's lifecycle on that day."""
-        life = self.all().get(doc_id)
-        status = self.status(doc_id, day)
+        status = status_on(lifecycles, doc_id, day)
         shown = "not_yet_effective" if status == "unissued" else status
         return {
             "status": shown,
@@ -184,7 +178,7 @@ class Lifecycles:
             "date": life.date if life else "",
             "effective_date": life.start if life else "",
             "expiry_date": life.expiry_date if life else "",
-            "replaced_by": self.replaced_by(doc_id, day),
+            "replaced_by": replacement(lifecycles, life, day),
             "repeals": list(life.repeals) if life else [],
             "amends": list(life.amends) if life else [],
             "repealed_by": list(life.repealed_by) if life else [],
@@ -251,6 +245,12 @@ def status_on(lifecycles: dict[str, Lifecycle], doc_id: str, day: date) -> str:
 
 
 CITATION_FIELDS = ("status", "status_label", "effective_date", "expiry_date", "replaced_by")
+
+
+def replacement(lifecycles: dict[str, Lifecycle], life: Lifecycle | None, day: date) -> str:
+    """The document in effect on that day that repeals this one ('' when none)."""
+    today = day.isoformat()
+    return next((d for d in (life.repealed_by if life else ()) if in_effect(lifecycles.get(d), today)), "")
 
 
 def in_effect(life: Lifecycle | None, today: str) -> bool:
