@@ -17,6 +17,7 @@ import argparse
 import json
 import os
 import sys
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -196,12 +197,15 @@ def command_ask(settings: Settings, args) -> int:
     except QuestionError as error:
         print(f"错误：{error}", file=sys.stderr)
         return 2
+    answer = replace(answer, suggestions=service.suggest(answer, args.doc or None, filters or None, history, args.as_of))
     if args.json:
         print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
         return 0
     print(answer.text)
     for c in answer.citations:
         print(f"\n{c.reference()}\n    {c.text}")
+    if answer.suggestions:
+        print("\n你可能还想问：\n" + "\n".join(f"  · {q}" for q in answer.suggestions))
     return 0
 
 

@@ -101,6 +101,14 @@ class Settings(BaseSettings):
         ),
     )
     max_quotes: int = Field(3, ge=1, le=10, description="Most sentences quoted in one extractive answer.")
+    suggestions: int = Field(
+        3, ge=0, le=5,
+        description="Follow-up questions offered under an answer, each first answered by the pipeline; 0 offers none.",
+    )
+    conversation_turns: int = Field(
+        6, ge=1, le=50,
+        description="Earlier turns of a saved conversation read to understand a follow-up; older turns stay stored but out of the search.",
+    )
     llm_base_url: str = Field(
         "",
         description=(

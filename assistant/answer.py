@@ -78,6 +78,10 @@ class Answer:
     evidence: float = 0.0
     similarity: float = 0.0
     warnings: tuple[str, ...] = field(default_factory=tuple)
+    # Questions the cited documents also answer, each answered by the pipeline before it is offered.
+    suggestions: tuple[str, ...] = ()
+    # "documents": composed from the retrieved passages; "faq": an editor's curated answer (assistant.faq).
+    source: str = "documents"
 
     def to_dict(self) -> dict:
         """The answer as the JSON object `app.py ask --json` prints."""
@@ -90,7 +94,26 @@ class Answer:
             "evidence": round(self.evidence, 4),
             "similarity": round(self.similarity, 4),
             "warnings": list(self.warnings),
+            "source": self.source,
+            "suggestions": list(self.suggestions),
         }
+
+    @classmethod
+    def from_dict(cls, data: Mapping) -> "Answer":
+        """The answer a to_dict() object describes (a saved conversation's turn read back)."""
+        def citations(key: str) -> tuple[Citation, ...]:
+            known = set(Citation.__dataclass_fields__)
+            return tuple(
+                Citation(**{k: v for k, v in c.items() if k in known} | {"quotes": tuple(c.get("quotes", ()))})
+                for c in data.get(key, ())
+            )
+
+        return cls(
+            question=data.get("question", ""), text=data.get("answer", ""), refused=bool(data.get("refused")),
+            citations=citations("citations"), related=citations("related"), evidence=data.get("evidence", 0.0),
+            similarity=data.get("similarity", 0.0), warnings=tuple(data.get("warnings", ())),
+            suggestions=tuple(data.get("suggestions", ())), source=data.get("source", "documents"),
+        )
 
 
 @dataclass(frozen=True)

@@ -12,11 +12,13 @@ from langchain_core.documents import Document
 
 from assistant.answer import Answer, Reply
 from assistant.course import Course, build_course
+from assistant.conversations import ConversationStore
 from assistant.crosslingual import is_english, translate
 from assistant.extractive import compose_extractive_answer
 from assistant.lifecycle import Lifecycles
 from assistant.llm import condense, llm_answer, llm_stream, with_notice
 from assistant.questions import check_filters, clean_question, is_follow_up, previous_question, without_links
+from assistant.suggestions import neighbour_questions, unasked
 from ingest.pipeline import IngestPipeline, IngestReport
 from vectorstore.embeddings import E5_MODEL
 from vectorstore.retriever import HybridRetriever
@@ -42,6 +44,8 @@ E5_MIN_SIMILARITY = 0.90
 # counterpart's: 0.12-0.15 (mean 0.133) on four pairs asked of the bundled texts (b01/b37, b38 and
 # its Chinese, the Anhui promotions, the pilot-mistake exemption); an English question needs that much less.
 E5_CROSSLINGUAL_DROP = 0.13
+# Candidate follow-up questions put through the pipeline per suggestion offered, at most.
+TRIES_PER_SUGGESTION = 2
 
 
 class AssistantService:
@@ -142,6 +146,48 @@ class AssistantService:
         with self.store.reading():
             answer, documents, supporting = self._extractive_now(question, self.in_force(doc_ids, day), filters, history)
             return self.lifecycles.annotate(answer, day), documents, supporting
+
+    def converse(
+        self, question: str, owner: str, conversation_id: str | None = None, doc_ids: list[str] | None = None,
+        filters: dict | None = None, as_of: date | None = None,
+    ) -> tuple[Answer, str]:
+        """Answer as a turn of the owner's saved conversation (a new one when no id is given), with suggestions.
+
+        The conversation's last POLICYQA_CONVERSATION_TURNS turns are the history a follow-up is read
+        with. Returns the answer and the conversation's id; raises ConversationNotFound for an id that is
+        not one of the owner's.
+        """
+        store = self.conversations()
+        history = store.history(owner, conversation_id, self.settings.conversation_turns) if conversation_id else None
+        answer = self.ask(question, doc_ids, filters, history, as_of)
+        answer = replace(answer, suggestions=self.suggest(answer, doc_ids, filters, history, as_of))
+        return answer, store.record(owner, conversation_id, clean_question(question), answer.to_dict())
+
+    def suggest(
+        self, answer: Answer, doc_ids: list[str] | None = None, filters: dict | None = None, history: list | None = None,
+        as_of: date | None = None,
+    ) -> tuple[str, ...]:
+        """Up to POLICYQA_SUGGESTIONS questions on the provisions beside those cited, each answered from the cited
+        documents by the pipeline before it is offered; none for a declined answer."""
+        wanted = self.settings.suggestions
+        if answer.refused or not wanted or not answer.citations:
+            return ()
+        cited_docs = list(dict.fromkeys(c.doc_id for c in answer.citations))
+        with self.store.reading():
+            candidates = [q for d in cited_docs for q in neighbour_questions(self.store.passages_of(d), {c.passage_id for c in answer.citations})]
+        asked = [answer.question] + [t["content"] for t in history or [] if isinstance(t, dict) and t.get("role") == "user"]
+        offered = []
+        for candidate in unasked(candidates, asked)[: wanted * TRIES_PER_SUGGESTION]:
+            trial, _, _ = self._extractive(candidate, doc_ids, filters, None, as_of or date.today())
+            if not trial.refused and any(c.doc_id in cited_docs for c in trial.citations):
+                offered.append(candidate)
+            if len(offered) == wanted:
+                break
+        return tuple(offered)
+
+    def conversations(self) -> ConversationStore:
+        """Saved conversations, per owner, in SQLite under the data directory."""
+        return ConversationStore(Path(self.settings.data_dir) / "conversations.sqlite3")
 
     def in_force(self, doc_ids: list[str] | None, day: date) -> list[str] | None:
         """The documents to search on a day: those chosen (even if not in force: the answer marks them), else

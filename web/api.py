@@ -1,22 +1,25 @@
 """The REST API under /api/v1 and the health check: thin routes over the assistant service."""
 
+import hashlib
 from datetime import date
 from typing import Annotated, Literal
 from urllib.parse import quote
 
-from fastapi import APIRouter, File, Form, HTTPException, UploadFile
+from fastapi import APIRouter, File, Form, HTTPException, Query, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 from langchain_core.documents import Document
 from pydantic import BaseModel, ConfigDict, Field
 
 from assistant import AssistantService, QuestionError
+from assistant.conversations import ConversationNotFound
 from assistant.course import TopicNotCovered
 from assistant.questions import clean_question
 from export import course_docx, course_dict, course_markdown
 from ingest import IngestError
 from settings import Settings
 from vectorstore.chroma import StoreError
+from web.guard import bearer_key
 
 SCORE_FIELDS = ("score", "lexical_rank", "dense_rank", "similarity")
 DOCX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -39,6 +42,9 @@ class AskRequest(BaseModel):
     doc_ids: list[str] | None = Field(None, description="只在这些文档中查找")
     filters: dict[str, str] | None = Field(None, description="按元数据过滤，如 {\"issuer\": \"财政部\"}")
     as_of: date | None = Field(None, description="按这一天有效的文件作答（YYYY-MM-DD，默认今天）")
+    conversation_id: str | None = Field(
+        None, description="接着这一对话提问（上一次回答返回的 conversation_id）：无需再发送 history"
+    )
 
 
 class SearchRequest(BaseModel):
@@ -95,6 +101,17 @@ def passage_result(document: Document) -> dict:
     return {"passage_id": document.id, "text": document.page_content, **scores, "metadata": metadata}
 
 
+def caller_of(request: Request) -> str:
+    """Whose conversations a request reaches: its API key's fingerprint (keys are never stored), or the local caller."""
+    key = bearer_key(request.scope)
+    return "key:" + hashlib.sha256(key.encode()).hexdigest()[:24] if key else "local"
+
+
+def conversation_missing(conversation_id: str) -> HTTPException:
+    """The 404 for a conversation the caller does not have (someone else's reads the same as none)."""
+    return HTTPException(status_code=404, detail=f"没有编号为 {conversation_id} 的对话（或不属于当前密钥）")
+
+
 def unprocessable(error: Exception) -> HTTPException:
     """A 422 carrying the service's own explanation."""
     return HTTPException(status_code=422, detail=str(error))
@@ -120,8 +137,21 @@ def api_router(service: AssistantService, settings: Settings) -> APIRouter:
     """The /api/v1 routes: ask, search, list, upload and remove documents."""
     router = APIRouter(prefix="/api/v1", tags=["api"])
 
-    @router.post("/ask", summary="提问：答案与引用（与 app.py ask --json 相同）")
-    def ask(request: AskRequest) -> dict:
+    @router.post("/ask", summary="提问：答案、引用与推荐追问；返回 conversation_id，带上它即可追问")
+    def ask(request: AskRequest, http: Request) -> dict:
+        if request.history and request.conversation_id is None:  # a client keeping its own history: answered as before, not saved
+            return stateless_answer(request)
+        try:
+            answer, conversation_id = service.converse(
+                request.question, caller_of(http), request.conversation_id, request.doc_ids, request.filters, request.as_of
+            )
+        except QuestionError as error:
+            raise unprocessable(error) from error
+        except ConversationNotFound as error:
+            raise conversation_missing(request.conversation_id) from error
+        return {**answer.to_dict(), "conversation_id": conversation_id}
+
+    def stateless_answer(request: AskRequest) -> dict:
         history = [t.model_dump() if isinstance(t, Turn) else t for t in request.history or []]
         try:
             answer = service.ask(
@@ -129,7 +159,26 @@ def api_router(service: AssistantService, settings: Settings) -> APIRouter:
             )
         except QuestionError as error:
             raise unprocessable(error) from error
-        return answer.to_dict()
+        return {**answer.to_dict(), "conversation_id": None}
+
+    @router.get("/conversations", summary="当前密钥的对话列表（最近的在前）")
+    def conversations(http: Request) -> dict:
+        return {"conversations": service.conversations().list_for(caller_of(http))}
+
+    @router.get("/conversations/{conversation_id}", summary="一次对话的各轮问答及其引用")
+    def conversation(conversation_id: str, http: Request, last: Annotated[int | None, Query(ge=1, description="只返回最近的这么多轮")] = None) -> dict:
+        try:
+            return service.conversations().get(caller_of(http), conversation_id, last=last)
+        except ConversationNotFound as error:
+            raise conversation_missing(conversation_id) from error
+
+    @router.delete("/conversations/{conversation_id}", summary="删除一次对话")
+    def remove_conversation(conversation_id: str, http: Request) -> dict:
+        try:
+            removed = service.conversations().remove(caller_of(http), conversation_id)
+        except ConversationNotFound as error:
+            raise conversation_missing(conversation_id) from error
+        return {"conversation_id": conversation_id, "turns_removed": removed}
 
     @router.post("/search", summary="检索段落（含得分与元数据）")
     def search(request: SearchRequest) -> dict:
