@@ -28,10 +28,23 @@ NUMBERING = re.compile(
     rf"第[{CHINESE_NUMBER}\d]+[条款项章节编部]|(?:^|(?<=[\n：:。；]))\s*[（(]?[{CHINESE_NUMBER}\d]{{1,3}}[)）、.．]"
 )
 NEAR = 12
+# What a question asks for, as far as its wording says. A number, a date, a place or contact, or a body
+# is a fact of its own kind: a question asking for one is not answered by what answers another.
+FACT_KINDS = (
+    ("when", WHEN),
+    ("how_many", HOW_MANY),
+    ("where", re.compile(r"哪里|哪儿|[什哪][么些个]地方|(?<!如)何处|地址|电话|热线|联系方式|网址|窗口")),
+    ("who", re.compile(r"谁|哪个部门|哪些部门|哪个单位|哪些单位|什么部门|什么机构|哪个机构")),
+)
 
 
 LEADING_LINK = re.compile(r"^(?:那么|那如果|那|还有|另外|同样)")
 TRAILING_LINK = re.compile(r"呢(?=[？?]?\s*$)")
+
+
+def fact_kind(question: str) -> str | None:
+    """The kind of fact a question asks for (when, how_many, where, who), or None when it asks for none in particular."""
+    return next((kind for kind, pattern in FACT_KINDS if pattern.search(question)), None)
 
 
 def without_links(question: str) -> str:

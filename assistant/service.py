@@ -14,6 +14,8 @@ from assistant.answer import Answer, Reply
 from assistant.course import Course, build_course
 from assistant.conversations import ConversationStore
 from assistant.crosslingual import is_english, translate
+from assistant.curated import AGREEMENT_DEPTH, E5_FAQ_MIN_SIMILARITY, EXACT, CuratedAnswers, quotes_retrieved
+from assistant.faq import FaqStore
 from assistant.extractive import compose_extractive_answer
 from assistant.lifecycle import Lifecycles
 from assistant.llm import condense, llm_answer, llm_stream, with_notice
@@ -69,6 +71,10 @@ class AssistantService:
         self.reindex_pending: str | None = None
         error = getattr(store.vectors.embeddings, "error", None)
         self.embedding_error: Exception | None = error
+        self.curated = CuratedAnswers(
+            FaqStore(Path(settings.data_dir) / "faq.sqlite3"), store, self.lifecycles, store.vectors.embeddings,
+            retriever.model_label, E5_FAQ_MIN_SIMILARITY if retriever.model_label == E5_MODEL else EXACT,
+        )
 
     def ingest(self, paths: list[Path], progress=None, metadata: dict | None = None) -> IngestReport:
         """Ingest files and folders (see IngestPipeline.ingest); one ingest or removal at a time."""
@@ -109,6 +115,9 @@ class AssistantService:
     ) -> Reply:
         """The answer and the retrieved passages it was composed from (one retrieval)."""
         day = as_of or date.today()
+        curated = self._curated(question, doc_ids, filters, history, day)
+        if curated is not None:
+            return Reply(curated)
         extractive, documents, supporting = self._extractive(question, doc_ids, filters, history, day)
         if self.llm is None or extractive.refused:
             return Reply(extractive, tuple(documents))
@@ -124,6 +133,10 @@ class AssistantService:
     ) -> Iterator[str | Reply]:
         """The model's answer text as it arrives, then one Reply: the checked answer and the passages retrieved for it."""
         day = as_of or date.today()
+        curated = self._curated(question, doc_ids, filters, history, day)
+        if curated is not None:
+            yield Reply(curated)
+            return
         extractive, documents, supporting = self._extractive(question, doc_ids, filters, history, day)
         passages = tuple(documents)
         if self.llm is None or extractive.refused:
@@ -134,6 +147,23 @@ class AssistantService:
                 yield Reply(self.lifecycles.annotate(piece, day), passages) if isinstance(piece, Answer) else piece
         except Exception as error:  # noqa: BLE001 - any model failure (timeout, refused connection, API error)
             yield Reply(with_notice(extractive, error), passages)
+
+    def _curated(self, question, doc_ids, filters, history, day: date) -> Answer | None:
+        """An editor's curated answer when the question means the same as its standard one (not for a follow-up,
+        nor under metadata filters), marked with its documents' status on the day."""
+        question = clean_question(question)
+        if filters or (previous_question(history) is not None and is_follow_up(question)):
+            return None
+        with self.store.reading():
+            found = self.curated.candidate(question, doc_ids, day)
+            if found is None:
+                return None
+            entry, score = found
+            if entry.citations:  # the question must itself retrieve a passage the curated answer quotes
+                retrieved = self._retrieve(question, self.in_force(doc_ids, day), None, AGREEMENT_DEPTH)
+                if not quotes_retrieved(entry, retrieved):
+                    return None
+            return self.lifecycles.annotate(self.curated.answer(entry, question, score), day)
 
     def _extractive(self, question, doc_ids, filters, history, day: date) -> tuple[Answer, list[Document], list[Document]]:
         """The extractive answer, the retrieved passages, and the best of them (POLICYQA_LLM_PASSAGES) for a model.
@@ -291,7 +321,8 @@ class AssistantService:
                 raise KeyError(doc_id)
             removed = self.store.remove_document(doc_id)
             self.pipeline.forget({doc_id})
-            return removed
+        self.curated.reviewed(date.today())  # curated answers citing it are flagged for review
+        return removed
 
     def document_text(self, doc_id: str) -> str:
         """The cleaned text of a stored document."""

@@ -72,6 +72,15 @@ class LifecycleCorrection(BaseModel):
     amends: list[str] | str | None = Field(None, description="本文件修订的文件（文号或标题）")
 
 
+class FaqRequest(BaseModel):
+    """A curated answer: the standard question and the approved wording, each 「quote」 verbatim from a stored document."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    question: str = Field(description="标准问题", examples=["哪些情况下干部出了失误可以不被追责？"])
+    answer: str = Field(description="标准答案；「」内的文字须逐字摘自知识库中的文件，并作为引用链接到原文")
+
+
 class CourseRequest(BaseModel):
     """A topic to gather course material on."""
 
@@ -238,6 +247,25 @@ def api_router(service: AssistantService, settings: Settings) -> APIRouter:
         except KeyError as error:
             raise HTTPException(status_code=404, detail=f"没有编号为 {doc_id} 的文档") from error
         return {"doc_id": doc_id, "passages_removed": removed}
+
+    @router.post("/faq", summary="添加标准问答（须管理密钥）：引文须逐字见于知识库文件，否则 422", status_code=201)
+    def add_faq(request: FaqRequest) -> dict:
+        try:
+            return service.curated.add(request.question, request.answer)
+        except ValueError as error:  # a quote no document holds (named), an empty question or answer
+            raise unprocessable(error) from error
+
+    @router.get("/faq", summary="标准问答列表（引用的文件已删除或废止的标为待复核，不再使用）")
+    def faq() -> dict:
+        return {"entries": service.curated.entries()}
+
+    @router.delete("/faq/{entry_id}", summary="删除一条标准问答（须管理密钥）")
+    def remove_faq(entry_id: int) -> dict:
+        try:
+            service.curated.remove(entry_id)
+        except KeyError as error:
+            raise HTTPException(status_code=404, detail=f"没有编号为 {entry_id} 的标准问答") from error
+        return {"id": entry_id, "removed": True}
 
     @router.post("/course", summary="备课材料：某一主题的全部规定（附出处）、学习提纲和练习题（JSON、Word 或 Markdown）")
     def course(request: CourseRequest) -> Response:

@@ -13,7 +13,7 @@ from collections import deque
 from dataclasses import dataclass
 
 API_PREFIXES = ("/api/v1", "/v1")
-WRITE_ROUTES = ("/api/v1/documents",)
+WRITE_ROUTES = ("/api/v1/documents", "/api/v1/faq")
 WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 
 
