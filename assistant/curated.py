@@ -20,8 +20,10 @@ from vectorstore.store import PassageStore
 E5_FAQ_MIN_SIMILARITY = 0.88
 # A curated answer citing nothing has no passage to agree on: it is served only to a near-identical question.
 UNQUOTED_MIN_SIMILARITY = 0.95
-# Retrieved passages among which the question must find one the curated answer quotes.
-AGREEMENT_DEPTH = 3
+# The question's own best passage must be one the curated answer quotes. On the bundled gold set (each
+# question curated in turn with its gold answer, every other question asked; `python -m evaluation.faq`)
+# the best passage at 0.88 served 18 right and 1 wrong of 1862 pairs; among the best 2: 18 and 9; 3: 18 and 21.
+AGREEMENT_DEPTH = 1
 # With any other model a curated answer serves only its own question, written the same way.
 EXACT = 0.9999
 

@@ -16,7 +16,10 @@ from ingest import IngestError
 from ingest.lifecycle import STATUSES
 from vectorstore.chroma import StoreError
 from web.course_tab import add_course_tab
+from web.faq_form import build_faq_form, faq_listing, wire_faq_form
 from web.guard import FailedAttempts
+from web.history import build_history, build_suggestions, conversation_turns, saved_turn, wire_history
+from web.history import cited_texts_of as cited_texts
 from web.render import conversation_markdown, escaped_lines, render_answer, render_evidence
 
 log = logging.getLogger(__name__)
@@ -79,26 +82,6 @@ def message_text(message: dict) -> str:
 def answer_of(outcome: Reply | str) -> Answer | str:
     """What a turn's outcome says: the Answer of a Reply, else the notice shown instead."""
     return outcome.answer if isinstance(outcome, Reply) else outcome
-
-
-def conversation_turns(turns: list) -> list[dict]:
-    """The conversation's (question, outcome) turns as {"role", "content"} turns for the service (follow-ups read them)."""
-    history = []
-    for question, outcome in turns:
-        said = answer_of(outcome)
-        history += [{"role": "user", "content": question}, {"role": "assistant", "content": getattr(said, "text", said)}]
-    return history
-
-
-def cited_texts(service: AssistantService, answer: Answer) -> dict[str, str]:
-    """The stored text of every document an answer cites, for reading each passage in its surroundings."""
-    texts = {}
-    for citation in answer.citations + answer.related:
-        try:
-            texts.setdefault(citation.doc_id, service.document_text(citation.doc_id))
-        except OSError:
-            continue
-    return texts
 
 
 def chosen_day(value) -> date | None:
@@ -207,6 +190,7 @@ def build_chat(service: AssistantService, compact: bool = False) -> dict:
                     elem_id="question", max_lines=4, max_length=MAX_QUESTION_CHARS,
                 )
                 send = gr.Button("发送", variant="primary", scale=1, min_width=70, elem_id="send")
+            suggestions = build_suggestions()
             with gr.Row():
                 clear = gr.Button("清空对话", size="sm", min_width=100, elem_id="clear")
                 export = gr.DownloadButton("导出对话（Markdown）", size="sm", min_width=140, elem_id="export")
@@ -216,6 +200,7 @@ def build_chat(service: AssistantService, compact: bool = False) -> dict:
                 submit_reason = gr.Button("提交反馈原因", size="sm", elem_id="feedback-submit")
             feedback_status = gr.Markdown(elem_id="feedback-status")
         with gr.Column(scale=2, min_width=260):
+            history = build_history(service)
             doc_filter = gr.Dropdown(
                 choices=document_choices(service), value=[], multiselect=True,
                 label="检索范围（不选即检索全部文件）", elem_id="doc-filter",
@@ -229,7 +214,7 @@ def build_chat(service: AssistantService, compact: bool = False) -> dict:
         "chatbot": chatbot, "question": question, "send": send, "clear": clear, "export": export,
         "reason_box": reason_box, "reason": reason, "note": note, "submit_reason": submit_reason,
         "feedback_status": feedback_status, "doc_filter": doc_filter, "as_of": as_of, "evidence": evidence,
-        "turns": gr.State([]), "feedback_id": gr.State(None),
+        "turns": gr.State([]), "feedback_id": gr.State(None), "suggestions": suggestions, **history,
     }
 
 
@@ -243,16 +228,31 @@ def wire_chat(service: AssistantService, parts: dict) -> None:
     def on_example(history, doc_ids, done, day, event: gr.SelectData):
         yield from respond(service, event.value["text"], history, doc_ids, done, day)
 
+    def on_suggestion(suggested, history, doc_ids, done, day):
+        yield from respond(service, suggested, history, doc_ids, done, day)
+
+    def saved(done, kept, doc_ids, day, request: gr.Request):
+        try:
+            picked = chosen_day(day)
+        except QuestionError:
+            picked = None
+        return saved_turn(service, done, kept, doc_ids, picked, request)
+
     def after_answer(event):
         event.then(
             lambda done: (evidence_panel(done), conversation_file(done)),
             [turns], [parts["evidence"], parts["export"]], api_visibility="private",
+        ).then(
+            saved, [turns, parts["kept"], doc_filter, parts["as_of"]], [parts["kept"], parts["history"], *parts["suggestions"]],
+            api_visibility="private",
         )
 
     asking = [question, chatbot, doc_filter, turns, parts["as_of"]]
     after_answer(question.submit(on_submit, asking, [question, chatbot, turns], api_name="ask"))
     after_answer(parts["send"].click(on_submit, asking, [question, chatbot, turns], api_visibility="private"))
     after_answer(chatbot.example_select(on_example, asking[1:], [question, chatbot, turns], api_visibility="private"))
+    for button in parts["suggestions"]:
+        after_answer(button.click(on_suggestion, [button, *asking[1:]], [question, chatbot, turns], api_visibility="private"))
     parts["clear"].click(
         lambda: ("", [], [], render_evidence([]), None, gr.Group(visible=False), "", None),
         None,
@@ -367,6 +367,7 @@ def build_admin() -> dict:
             corrections = [*lifecycle_fields("admin-correct"), issued]
             correct = gr.Button("保存更正", min_width=100, elem_id="admin-correct")
         correct_status = gr.Markdown(elem_id="admin-correct-status")
+        faq = build_faq_form()
         gr.Markdown("### 读者反馈")
         feedback_table = gr.Dataframe(headers=list(FEEDBACK_COLUMNS), interactive=False, wrap=True, elem_id="admin-feedback")
         export_feedback = gr.Button("导出全部反馈（CSV）", elem_id="admin-export-feedback")
@@ -377,7 +378,7 @@ def build_admin() -> dict:
         "corrections": corrections, "correct": correct, "correct_status": correct_status,
         "ingest_status": ingest_status, "table": table, "doomed": doomed, "remove": remove,
         "remove_status": remove_status, "feedback_table": feedback_table, "export_feedback": export_feedback,
-        "feedback_csv": feedback_csv, "unlocked": gr.State(False),
+        "feedback_csv": feedback_csv, "unlocked": gr.State(False), **faq,
     }
 
 
@@ -458,7 +459,11 @@ def wire_admin(service: AssistantService, settings, admin: dict, chat: dict) -> 
     gr.on(
         [admin["unlock"].click, admin["password"].submit], on_unlock, [admin["password"]],
         [unlocked, admin["lock_box"], admin["admin_box"], admin["lock_status"], *listings], api_visibility="private",
+    ).then(
+        lambda is_admin: faq_listing(service) if is_admin else (gr.skip(), gr.skip()), [unlocked],
+        [admin["faq_table"], admin["faq_doomed"]], api_visibility="private",
     )
+    wire_faq_form(service, admin)
     admin["ingest"].click(
         on_ingest, [unlocked, admin["files"], *admin["metadata"]], [admin["ingest_status"], admin["files"], *listings],
         api_visibility="private",
@@ -511,6 +516,7 @@ def build_demo(service: AssistantService, settings=None) -> gr.Blocks:
                 with gr.Tab("知识库管理", id="admin"):
                     admin = build_admin()
         wire_chat(service, chat)
+        wire_history(service, chat, demo)
         if settings is not None and settings.admin_password:
             wire_admin(service, settings, admin, chat)
         demo.load(lambda: gr.Dropdown(choices=document_choices(service)), None, [chat["doc_filter"]], api_visibility="private")
@@ -522,6 +528,7 @@ def build_embed(service: AssistantService, settings=None) -> gr.Blocks:
     with gr.Blocks(title="PolicyQA 政策问答助手", fill_width=True, delete_cache=UPLOAD_CACHE) as demo:
         chat = build_chat(service, compact=True)
         wire_chat(service, chat)
+        wire_history(service, chat, demo)
         demo.load(lambda: gr.Dropdown(choices=document_choices(service)), None, [chat["doc_filter"]], api_visibility="private")
     return demo
 
