@@ -274,6 +274,14 @@ def collect_provisions(store, topic: str, doc_ids: list[str] | None = None, bar:
     return gather_provisions(store, topic, doc_ids, bar, embeddings, scope)[0]
 
 
+def document_pool(store, doc_ids: list[str] | None) -> tuple[str, ...]:
+    """Every line of the documents searched: where wrong options come from, and what a false statement must not say."""
+    with store.reading():
+        allowed = store.matching(doc_ids, None)
+        passages = [p for d in sorted(store.doc_ids()) for p in store.passages_of(d) if allowed is None or p.passage_id in allowed]
+        return tuple(line.text for line in document_lines(store, passages))
+
+
 def study_outline(documents: tuple[DocumentGroup, ...]) -> tuple[OutlineEntry, ...]:
     """The outline: each document, then the headings its provisions stand under, with their numbers."""
     entries: list[OutlineEntry] = []
@@ -321,5 +329,5 @@ def build_course(
     if not documents:
         raise TopicNotCovered(topic, missing_words(topic, passage_contexts(store)))
     provisions = tuple(p for d in documents for p in d.provisions)
-    questions, warnings = make_quiz(provisions, store.lexical.idf, llm)
+    questions, warnings = make_quiz(provisions, store.lexical.idf, llm, document_pool(store, doc_ids))
     return Course(topic, documents, study_outline(documents), questions, warnings, scope, why)
