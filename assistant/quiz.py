@@ -198,16 +198,15 @@ def swapped_measure(rule: Rule, measures: list[str], pool: list[str]) -> tuple[s
 
 
 def true_false(provision: Citation, measures: list[str], pool: list[str], false_wanted: bool) -> QuizQuestion | None:
-    """A true/false question: a rule given another measure or a number changed (false), or the sentence as it stands."""
+    """A true/false question: a number changed, or when `false_wanted` a rule given another measure (false); else the sentence as it stands."""
     spoken = sentences(provision)
     if not spoken:
         return None
-    if false_wanted:
-        for offset, sentence in spoken:
-            rule = rule_of(sentence, offset)
-            change = change_number(sentence) or (swapped_measure(rule, measures, pool) if rule else None)
-            if change and squeeze(change[0]) not in squeeze(provision.text):
-                return QuizQuestion("判断", f"判断正误：「{change[0]}」", FALSE, provision, sentence, note=change[1])
+    for offset, sentence in spoken:
+        rule = rule_of(sentence, offset)
+        change = change_number(sentence) or (swapped_measure(rule, measures, pool) if rule and false_wanted else None)
+        if change and squeeze(change[0]) not in squeeze(provision.text):
+            return QuizQuestion("判断", f"判断正误：「{change[0]}」", FALSE, provision, sentence, note=change[1])
     sentence = min((s for _, s in spoken), key=len) if len(spoken) > 1 else spoken[0][1]
     return QuizQuestion("判断", f"判断正误：「{sentence}」", TRUE, provision, sentence)
 
