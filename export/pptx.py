@@ -62,34 +62,33 @@ def add_slide(deck, title: str, lines: list[str], size: int = BODY_PT) -> None:
     fill(body.text_frame, lines, size)
 
 
-def pages(lines: list[str]) -> list[list[str]]:
-    """Lines cut into slides of about LINES_PER_SLIDE printed lines (a long line counts as several)."""
+def pages(blocks: list[list[str]]) -> list[list[str]]:
+    """Blocks of lines (a question with its options) put on slides of about LINES_PER_SLIDE printed lines, never split."""
     result: list[list[str]] = [[]]
     used = 0
-    for line in lines:
-        height = 1 + len(line) // CHARS_PER_LINE
+    for block in blocks:
+        height = sum(1 + len(line) // CHARS_PER_LINE for line in block)
         if result[-1] and used + height > LINES_PER_SLIDE:
             result.append([])
             used = 0
-        result[-1].append(line)
+        result[-1] += block
         used += height
     return result
 
 
-def add_pages(deck, title: str, lines: list[str], size: int = BODY_PT) -> None:
-    """As many slides as the lines need, the title marked (续) after the first."""
-    for number, page in enumerate(pages(lines)):
+def add_pages(deck, title: str, blocks: list[list[str]], size: int = BODY_PT) -> None:
+    """As many slides as the blocks need, the title marked (续) after the first."""
+    for number, page in enumerate(pages(blocks)):
         add_slide(deck, title if number == 0 else f"{title}（续）", page, size)
 
 
-def question_lines(course: Course) -> list[str]:
-    """The quiz as lines: each section's line naming its document once, then its questions and options."""
-    lines = []
+def question_blocks(course: Course) -> list[list[str]]:
+    """The quiz in blocks: each section's line naming its document once, then each question with its options."""
+    blocks = []
     for place, numbered in quiz_groups(course.questions):
-        lines.append(f"【{place}】")
-        for number, question in numbered:
-            lines += [f"{number}. {question_line(question)}", *(f"    {o}" for o in option_lines(question))]
-    return lines
+        blocks.append([f"【{place}】"])
+        blocks += [[f"{number}. {question_line(q)}", *(f"    {o}" for o in option_lines(q))] for number, q in numbered]
+    return blocks
 
 
 def course_pptx(course: Course) -> bytes:
@@ -101,12 +100,12 @@ def course_pptx(course: Course) -> bytes:
     cover = deck.slides.add_slide(deck.slide_layouts[TITLE_LAYOUT])
     fill(cover.shapes.title.text_frame, [course_title(course)], 40, HEADING_FONT)
     fill(cover.placeholders[1].text_frame, [summary_line(course)], 18)
-    add_pages(deck, PARTS[0], ["  " * (e.level - 1) + e.heading for e in course.outline])
+    add_pages(deck, PARTS[0], [["  " * (e.level - 1) + e.heading] for e in course.outline])
     for provision in course.provisions:
         lines = [provision.text, "", f"出处：{source_line(provision)}", why_line(course, provision.n)]
-        add_slide(deck, f"规定 [{provision.n}]", [line for line in lines if line is not None], BODY_PT)
-    add_pages(deck, PARTS[2], question_lines(course), SMALL_PT + 2)
-    add_pages(deck, PARTS[3], [f"{n}. {answer_line(q)}" for n, q in enumerate(course.questions, start=1)], SMALL_PT)
+        add_slide(deck, f"规定 [{provision.n}]", [line for line in lines if line], BODY_PT)
+    add_pages(deck, PARTS[2], question_blocks(course), SMALL_PT + 2)
+    add_pages(deck, PARTS[3], [[f"{n}. {answer_line(q)}"] for n, q in enumerate(course.questions, start=1)], SMALL_PT)
     buffer = BytesIO()
     deck.save(buffer)
     return buffer.getvalue()
