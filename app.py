@@ -7,7 +7,7 @@
     python app.py ask "问题" [--json]   answer one question
     python app.py models               models configured, on disk, in use
     python app.py eval --corpus C --qa Q [--json OUT] [--limit N] [--baseline naive]
-    python app.py course "主题" [--format docx -o FILE]   course material with a quiz
+    python app.py course "主题" [--format docx|pptx -o FILE] [--scope section|related|all]   course material with a quiz
     python app.py bench [--passages N] [--json OUT]       speed and scale beside the textbook pipeline
 
 The server also answers /api/v1 (REST), /v1 (OpenAI-compatible), /embed and /docs.
@@ -270,18 +270,22 @@ def command_bench(settings: Settings, args) -> int:
     return 0
 
 
+COURSE_FILES = {"docx": "Word", "pptx": "幻灯片"}
+
+
 def command_course(settings: Settings, args) -> int:
-    """Course material on a topic as Markdown (stdout or -o) or Word (-o); exit 1 when nothing is found."""
+    """Course material on a topic as Markdown (stdout or -o), Word or slides (-o); exit 1 when nothing is found."""
     from assistant.course import TopicNotCovered
-    from export import course_docx, course_markdown
+    from export import course_docx, course_markdown, course_pptx
 
     output = Path(args.output) if args.output else None
-    form = args.format or ("docx" if output and output.suffix.lower() == ".docx" else "md")
-    if form == "docx" and output is None:
-        print("错误：Word 格式需要用 -o 指定输出文件，如 -o 备课.docx", file=sys.stderr)
+    suffix = output.suffix.lower().lstrip(".") if output else ""
+    form = args.format or (suffix if suffix in COURSE_FILES else "md")
+    if form in COURSE_FILES and output is None:
+        print(f"错误：{COURSE_FILES[form]}格式需要用 -o 指定输出文件，如 -o 备课.{form}", file=sys.stderr)
         return 2
     try:
-        course = create_service(settings).course(args.topic, doc_ids=args.doc or None)
+        course = create_service(settings).course(args.topic, doc_ids=args.doc or None, scope=args.scope)
     except (TopicNotCovered, ValueError) as error:
         print(f"错误：{error}", file=sys.stderr)
         return 1
@@ -290,7 +294,8 @@ def command_course(settings: Settings, args) -> int:
     if output is None:
         print(course_markdown(course), end="")
         return 0
-    output.write_bytes(course_docx(course) if form == "docx" else course_markdown(course).encode("utf-8"))
+    render = {"docx": course_docx, "pptx": course_pptx}.get(form, lambda c: course_markdown(c).encode("utf-8"))
+    output.write_bytes(render(course))
     print(f"已写入 {output}：{len(course.provisions)} 条规定，{len(course.questions)} 道练习题", file=sys.stderr)
     return 0
 
@@ -366,7 +371,11 @@ def build_parser() -> argparse.ArgumentParser:
     bench.set_defaults(run=command_bench)
     course = commands.add_parser("course", help="备课：汇编某一主题的全部规定（附出处）、学习提纲和练习题")
     course.add_argument("topic", help="主题，如 容错免责")
-    course.add_argument("--format", choices=["md", "docx"], help="md（默认）或 docx；不给时按 -o 的扩展名")
+    course.add_argument("--format", choices=["md", "docx", "pptx"], help="md（默认）、docx 或 pptx（幻灯片）；不给时按 -o 的扩展名")
+    course.add_argument(
+        "--scope", choices=["section", "related", "all"], default="related",
+        help="收录范围：section 只收主题所在一节，related（默认）加上复述与相关规定，all 再加上语义相关的全部段落",
+    )
     course.add_argument("-o", "--output", help="输出文件；不给时把 Markdown 打印到屏幕")
     course.add_argument("--doc", action="append", help="只在这篇文档中查找（可重复）")
     course.set_defaults(run=command_course)

@@ -7,8 +7,9 @@ import math
 from dataclasses import asdict, dataclass, replace
 
 from assistant.answer import Citation
+from assistant.gather import BY_WORDS, DEFAULT_SCOPE, PARTLY_BY_WORDS, Inclusion, Line, by_meaning, candidate_passages, check_scope, document_lines
 from assistant.quiz import QuizQuestion, make_quiz
-from ingest.clean import ITEM_PATTERN, squeeze
+from ingest.clean import squeeze
 from ingest.model import SECTION_SEPARATOR
 from vectorstore.evidence import WeightedTerms, occurs, weigh_terms
 from vectorstore.tokenize import (
@@ -20,8 +21,6 @@ from vectorstore.tokenize import (
 
 NOT_COVERED = "未找到与「{topic}」相关的规定"
 MAX_TOPIC_CHARS = 100
-# A paragraph up to this many characters long is quoted whole; a longer "paragraph" is a text without line breaks.
-LONGEST_PARAGRAPH = 900
 
 
 class TopicNotCovered(LookupError):
@@ -82,6 +81,12 @@ class Course:
     outline: tuple[OutlineEntry, ...]
     questions: tuple[QuizQuestion, ...]
     warnings: tuple[str, ...] = ()
+    scope: str = DEFAULT_SCOPE
+    inclusions: tuple[tuple[int, Inclusion], ...] = ()
+
+    def why(self, n: int) -> Inclusion | None:
+        """Why provision n is in the material (its reason and score); None when not recorded."""
+        return dict(self.inclusions).get(n)
 
     @property
     def provisions(self) -> tuple[Citation, ...]:
@@ -169,46 +174,32 @@ def relevant_passage_ids(store, terms: TopicTerms, topic: str, doc_ids: list[str
     return {pid for pid, _ in hits if terms.on_topic(f"{store.passage(pid).section}\n{store.passage(pid).text}", bar)}
 
 
-def line_spans(text: str, start: int, end: int, longest: int) -> list[tuple[int, int]]:
-    """The whole lines (paragraphs, list items without their marker) of a document text that overlap [start, end).
-
-    A line longer than `longest` (a text that lost its line breaks) is cut to the part within [start, end).
-    """
-    spans = []
-    while start < end:
-        line_start = text.rfind("\n", 0, start) + 1
-        line_end = text.find("\n", start)
-        line_end = len(text) if line_end < 0 else line_end
-        marker = ITEM_PATTERN.match(text[line_start:line_end])
-        line_start += marker.end() if marker else 0
-        if line_end - line_start > longest:
-            line_start, line_end = max(line_start, start), min(line_end, end)
-        if text[line_start:line_end].strip():
-            spans.append((line_start, line_end))
-        start = line_end + 1
-    return spans
-
-
-def provision_citation(passage, text: str, span: tuple[int, int], score: float) -> Citation:
+def provision_citation(line: Line, score: float) -> Citation:
     """A whole paragraph or item, verbatim from its document, as a citation record (numbered later)."""
-    return Citation.of(asdict(passage), text=text[span[0] : span[1]].strip(), start=span[0], end=span[1], score=score)
+    return Citation.of(asdict(line.passage), text=line.text, start=line.start, end=line.end, score=score)
 
 
-def document_provisions(store, terms: TopicTerms, doc_id: str, relevant: set[str], bar: float) -> list[Citation]:
-    """The whole paragraphs and items of one document on the topic, in document order.
+def by_words(terms: TopicTerms, lines: list[Line], relevant: set[str], bar: float) -> dict[int, Inclusion]:
+    """The lines of the lexically matching passages that are on the topic by its words, with their word coverage."""
+    found = {}
+    for i, line in enumerate(lines):
+        if line.passage.passage_id in relevant and is_relevant(terms, replace(line.passage, text=line.text), bar):
+            context = f"{line.section}\n{line.text}"
+            found[i] = Inclusion(BY_WORDS if terms.holds_every_word(context) else PARTLY_BY_WORDS, terms.coverage(context))
+    return found
 
-    A passage may hold several short paragraphs, or part of a long one: each line it overlaps is
-    taken whole and tested on its own, under the passage's section.
-    """
-    text, chosen, longest = store.document_text(doc_id), {}, LONGEST_PARAGRAPH
-    for passage in store.passages_of(doc_id):
-        if passage.passage_id not in relevant:
-            continue
-        for span in line_spans(text, passage.start, passage.end, longest):
-            line = replace(passage, text=text[span[0] : span[1]])
-            if span not in chosen and is_relevant(terms, line, bar):
-                chosen[span] = provision_citation(passage, text, span, terms.coverage(f"{passage.section}\n{line.text}"))
-    return [chosen[span] for span in sorted(chosen)]
+
+def gathered_lines(store, terms: TopicTerms, topic: str, doc_ids, bar: float, embeddings, scope: str) -> dict[Line, Inclusion]:
+    """The lines taken for the topic in a scope, each with why (by words alone when there is no model)."""
+    relevant = relevant_passage_ids(store, terms, topic, doc_ids, bar)
+    if embeddings is None:
+        lines = document_lines(store, [store.passage(pid) for pid in sorted(relevant)])
+        return {lines[i]: why for i, why in by_words(terms, lines, relevant, bar).items()}
+    lines = document_lines(store, candidate_passages(store, topic, store.matching(doc_ids, None), relevant))
+    if not lines:
+        return {}
+    taken = by_meaning(embeddings, topic, lines, by_words(terms, lines, relevant, bar), scope)
+    return {lines[i]: why for i, why in taken.items()}
 
 
 def group_sections(provisions: list[Citation]) -> tuple[SectionGroup, ...]:
@@ -222,19 +213,20 @@ def group_sections(provisions: list[Citation]) -> tuple[SectionGroup, ...]:
     return tuple(SectionGroup(section, tuple(items)) for section, items in groups)
 
 
-def numbered(documents: list[list[Citation]]) -> list[list[Citation]]:
-    """The provisions numbered 1, 2, … in reading order, a provision repeated in another document dropped."""
-    seen, count, result = set(), 0, []
+def numbered(documents: list[list[tuple[Citation, Inclusion]]]) -> tuple[list[list[Citation]], tuple[tuple[int, Inclusion], ...]]:
+    """The provisions numbered 1, 2, … in reading order, a provision repeated in another document dropped; why each is in."""
+    seen, count, result, why = set(), 0, [], []
     for provisions in documents:
         kept = []
-        for p in provisions:
+        for p, inclusion in provisions:
             if squeeze(p.text) not in seen:
                 seen.add(squeeze(p.text))
                 count += 1
                 kept.append(replace(p, n=count))
+                why.append((count, inclusion))
         if kept:
             result.append(kept)
-    return result
+    return result, tuple(why)
 
 
 def document_group(provisions: list[Citation]) -> DocumentGroup:
@@ -245,27 +237,49 @@ def document_group(provisions: list[Citation]) -> DocumentGroup:
     )
 
 
-def collect_provisions(store, topic: str, doc_ids: list[str] | None = None, bar: float = 0.5) -> tuple[DocumentGroup, ...]:
-    """Every provision on the topic across the stored documents (or those chosen), grouped and cited.
+def gather_provisions(
+    store, topic: str, doc_ids: list[str] | None = None, bar: float = 0.5, embeddings=None, scope: str = DEFAULT_SCOPE
+) -> tuple[tuple[DocumentGroup, ...], tuple[tuple[int, Inclusion], ...]]:
+    """Every provision on the topic across the stored documents (or those chosen), grouped and cited, and why each is in.
 
     Args:
         store: the PassageStore searched (read as one state: a document added meanwhile is wholly seen or not at all).
         topic: a few words naming the topic, e.g. 「容错免责」.
         doc_ids: only these documents, when given.
-        bar: the share of the topic's weight a paragraph must hold (the service's min_evidence).
+        bar: the share of the topic's weight a paragraph must hold to be on it by words (the service's min_evidence).
+        embeddings: the embedding model that gathers by meaning (see assistant.gather); None: by words only.
+        scope: section, related (default) or all (see assistant.gather).
 
     Returns:
         Documents (the most on-topic first), each with its sections in document order, each section
-        with its whole paragraphs verbatim as citations numbered 1, 2, …; empty when nothing matches.
+        with its whole paragraphs verbatim as citations numbered 1, 2, …, and each number's Inclusion;
+        empty when nothing matches.
     """
+    check_scope(scope)
     with store.reading():
         terms = topic_terms(store, topic, passage_contexts(store))
-        if not terms.terms:
-            return ()
-        relevant = relevant_passage_ids(store, terms, topic, doc_ids, bar)
-        found = [document_provisions(store, terms, d, relevant, bar) for d in sorted(store.doc_ids())]
-    found = sorted((f for f in found if f), key=lambda ps: (-max(p.score for p in ps), -len(ps), ps[0].title))
-    return tuple(document_group(ps) for ps in numbered(found))
+        if not terms.terms and embeddings is None:
+            return (), ()
+        taken = gathered_lines(store, terms, topic, doc_ids, bar, embeddings, scope)
+    per_document: dict[str, list[tuple[Citation, Inclusion]]] = {}
+    for line in sorted(taken, key=lambda l: (l.passage.doc_id, l.start)):
+        per_document.setdefault(line.passage.doc_id, []).append((provision_citation(line, taken[line].score), taken[line]))
+    found = sorted(per_document.values(), key=lambda ps: (-max(p.score for p, _ in ps), -len(ps), ps[0][0].title))
+    documents, why = numbered(found)
+    return tuple(document_group(ps) for ps in documents), why
+
+
+def collect_provisions(store, topic: str, doc_ids: list[str] | None = None, bar: float = 0.5, embeddings=None, scope: str = DEFAULT_SCOPE) -> tuple[DocumentGroup, ...]:
+    """The documents of `gather_provisions` alone: every provision on the topic, grouped and cited."""
+    return gather_provisions(store, topic, doc_ids, bar, embeddings, scope)[0]
+
+
+def document_pool(store, doc_ids: list[str] | None) -> tuple[str, ...]:
+    """Every line of the documents searched: where wrong options come from, and what a false statement must not say."""
+    with store.reading():
+        allowed = store.matching(doc_ids, None)
+        passages = [p for d in sorted(store.doc_ids()) for p in store.passages_of(d) if allowed is None or p.passage_id in allowed]
+        return tuple(line.text for line in document_lines(store, passages))
 
 
 def study_outline(documents: tuple[DocumentGroup, ...]) -> tuple[OutlineEntry, ...]:
@@ -296,20 +310,24 @@ def clean_topic(topic: str) -> str:
     return text
 
 
-def build_course(store, topic: str, doc_ids: list[str] | None = None, bar: float = 0.5, llm=None) -> Course:
-    """Course material on a topic; raises TopicNotCovered when no provision is found.
+def build_course(
+    store, topic: str, doc_ids: list[str] | None = None, bar: float = 0.5, llm=None, embeddings=None, scope: str = DEFAULT_SCOPE
+) -> Course:
+    """Course material on a topic; raises TopicNotCovered when no provision is found, ValueError for a bad topic or scope.
 
     Args:
         store: the PassageStore to read the documents from.
         topic: the topic, e.g. 「容错免责」.
         doc_ids: only these documents, when given.
-        bar: the share of the topic's weight a paragraph must hold.
-        llm: a chat model for multiple-choice questions (None: no such questions).
+        bar: the share of the topic's weight a paragraph must hold to be on it by words.
+        llm: a chat model that may word the questions (None: the extractive quiz alone).
+        embeddings: the embedding model that gathers by meaning (None: by words only).
+        scope: section, related (default) or all.
     """
     topic = clean_topic(topic)
-    documents = collect_provisions(store, topic, doc_ids, bar)
+    documents, why = gather_provisions(store, topic, doc_ids, bar, embeddings, scope)
     if not documents:
         raise TopicNotCovered(topic, missing_words(topic, passage_contexts(store)))
     provisions = tuple(p for d in documents for p in d.provisions)
-    questions, warnings = make_quiz(provisions, store.lexical.idf, llm)
-    return Course(topic, documents, study_outline(documents), questions, warnings)
+    questions, warnings = make_quiz(provisions, store.lexical.idf, llm, document_pool(store, doc_ids))
+    return Course(topic, documents, study_outline(documents), questions, warnings, scope, why)

@@ -366,15 +366,20 @@ class AssistantService:
             "store": self.settings.chroma_url or "embedded",
         }
 
-    def course(self, topic: str, doc_ids: list[str] | None = None, llm=None) -> Course:
-        """Course material on a topic (every provision, an outline, a quiz) from the documents in force today, or those
-        chosen (marked where not in force); raises TopicNotCovered, or ValueError for a bad topic.
+    def course(self, topic: str, doc_ids: list[str] | None = None, llm=None, scope: str = "related") -> Course:
+        """Course material on a topic (its provisions, an outline, a quiz) from the documents in force today, or those
+        chosen (marked where not in force); raises TopicNotCovered, or ValueError for a bad topic or scope.
 
-        `llm` writes multiple-choice questions; the service's model when None.
+        Gathered by meaning as well as words where the embedding model is the bundled e5 (see assistant.gather);
+        `scope` is section, related or all. `llm` may word questions; the service's model when None.
         """
         day = date.today()
         searched = self.lifecycles.course_documents(doc_ids, self.store.doc_ids(), day)
-        course = build_course(self.store, topic, searched if searched != [] else [NO_DOCUMENT], self.settings.min_evidence, llm or self.llm)
+        embeddings = self.store.vectors.embeddings if self.min_similarity() is not None else None
+        course = build_course(
+            self.store, topic, searched if searched != [] else [NO_DOCUMENT], self.settings.min_evidence, llm or self.llm,
+            embeddings, scope,
+        )
         return self.lifecycles.mark_course(course, day)
 
     def feedback(self):

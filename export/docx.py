@@ -19,7 +19,9 @@ from export.text import (
     marks,
     option_lines,
     question_line,
+    quiz_groups,
     source_line,
+    why_line,
     summary_line,
 )
 
@@ -89,16 +91,27 @@ def add_provisions(document, course: Course) -> None:
             for provision in section.provisions:
                 paragraph = document.add_paragraph(provision.text + " ")
                 paragraph.add_run(mark(provision.n)).font.superscript = True
+                reason = why_line(course, provision.n)
+                if reason:
+                    note = document.add_paragraph()
+                    note.add_run(reason).italic = True
 
 
 def add_quiz(document, course: Course) -> None:
     """The questions, numbered, options under their question."""
     document.add_heading(PARTS[2], level=1)
-    for number, question in enumerate(course.questions, start=1):
-        paragraph = document.add_paragraph(f"{number}. {question_line(question)}")
-        for option in option_lines(question):
-            paragraph.add_run().add_break(WD_BREAK.LINE)
-            paragraph.add_run(f"    {option}")
+    for place, numbered in quiz_groups(course.questions):
+        document.add_paragraph().add_run(place).bold = True
+        for number, question in numbered:
+            add_question(document, number, question)
+
+
+def add_question(document, number: int, question) -> None:
+    """One numbered question, its options under it."""
+    paragraph = document.add_paragraph(f"{number}. {question_line(question)}")
+    for option in option_lines(question):
+        paragraph.add_run().add_break(WD_BREAK.LINE)
+        paragraph.add_run(f"    {option}")
 
 
 def add_answers(document, course: Course) -> None:

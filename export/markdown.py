@@ -12,7 +12,9 @@ from export.text import (
     marks,
     option_lines,
     question_line,
+    quiz_groups,
     source_line,
+    why_line,
     summary_line,
 )
 
@@ -49,17 +51,21 @@ def provision_lines(course: Course) -> list[str]:
         lines += [escape(facts), ""] if facts else []
         for group in document.sections:
             lines += [f"#### {escape(group.section)}", ""] if group.section else []
-            lines += [f"> {escape(p.text)} {mark(p.n)}\n" for p in group.provisions]
+            for p in group.provisions:
+                lines += [f"> {escape(p.text)} {mark(p.n)}", ">", f"> *{own(why_line(course, p.n))}*\n"]
     return lines
 
 
 def quiz_lines(course: Course) -> list[str]:
     """The questions, options indented under their question."""
     lines = []
-    for number, question in enumerate(course.questions, start=1):
-        lines.append(f"{number}. {escape(question_line(question))}")
-        lines += [f"    - {escape(option)}" for option in option_lines(question)]
-    return lines + [""]
+    for place, numbered in quiz_groups(course.questions):
+        lines += [f"**{escape(place)}**", ""]
+        for number, question in numbered:
+            lines.append(f"{number}. {escape(question_line(question))}")
+            lines += [f"    - {escape(option)}" for option in option_lines(question)]
+        lines.append("")
+    return lines
 
 
 def course_markdown(course: Course) -> str:

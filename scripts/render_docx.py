@@ -1,4 +1,4 @@
-"""Render a Word file the way a reader sees it: LibreOffice converts it to PDF, each page becomes a PNG.
+"""Render a Word file (or slides, .pptx) the way a reader sees it: LibreOffice converts it to PDF, each page becomes a PNG.
 
     python scripts/render_docx.py course.docx --out-dir rendered/
 

@@ -1,6 +1,7 @@
 """Course material for trainers: every provision on a topic, cited, with an outline and a quiz, as Word and Markdown."""
 
 import json
+import re
 import subprocess
 import sys
 from io import BytesIO
@@ -14,14 +15,14 @@ from langchain_core.messages import AIMessage
 
 from assistant.course import TopicNotCovered, collect_provisions
 from assistant.llm import make_llm
-from assistant.quiz import BLANK
+from assistant.quiz import BLANK, OPTION_LETTERS
 from conftest import free_port, make_settings
-from export import course_docx, course_markdown
+from export import course_dict, course_docx, course_markdown, course_pptx
 from ingest.clean import squeeze
 from llm_standin import StandInChatServer
 from settings import REPO_ROOT
 from sysdeps import require_programs
-from web.course_tab import add_course_tab
+from web.course_tab import add_course_tab, course_html
 
 TOPIC = "容错免责"
 KEY_PROVISION = "先行先试出现的失误"
@@ -157,11 +158,15 @@ def test_true_false_statements_are_the_provision_or_clearly_differ_from_it(cours
             assert question.note.startswith("原文为")
 
 
-def test_a_number_or_a_permission_is_what_a_false_statement_changes(data_service):
-    course = data_service.course(DATA_TOPIC)
-    false = {q.source.text.split(" ")[0]: q for q in course.questions if q.kind == "判断" and q.answer == "错误"}
+def test_a_number_or_another_measure_is_what_a_false_statement_changes(data_service, course):
+    data = data_service.course(DATA_TOPIC)
+    false = {q.source.text.split(" ")[0]: q for q in data.questions if q.kind == "判断" and q.answer == "错误"}
     assert "原文为「1」" in false["第七条"].note
-    assert "原文为「不得」" in false["第六条"].note
+    measures = [q for q in course.questions if q.kind == "判断" and q.answer == "错误" and "不是「" in q.note]
+    assert measures, "a rule's measure swapped for another provision's"
+    for question in measures:
+        statement = question.prompt.split("「", 1)[1].rsplit("」", 1)[0]
+        assert statement.startswith("对") and not any(squeeze(statement) in squeeze(p.text) for p in course.provisions)
 
 
 def test_the_word_file_holds_title_outline_provisions_quiz_answers_and_sources(course, word):
@@ -177,8 +182,9 @@ def test_the_word_file_holds_title_outline_provisions_quiz_answers_and_sources(c
     answers = texts[texts.index("四、参考答案") + 1 : texts.index("五、出处")]
     assert len(answers) == len(course.questions) >= 5
     for number, (answer, question) in enumerate(zip(answers, course.questions), start=1):
-        assert answer.startswith(f"{number}. 答案：{question.answer}")
-        assert f"依据《{question.source.title}》" in answer and answer.endswith(f"」[{question.source.n}]")
+        label = "参考答案" if question.kind == "简答" else "答案"
+        assert answer.startswith(f"{number}. {label}：{question.answer}")
+        assert f"依据《{question.source.title}》" in answer and f"[{question.source.n}]" in answer
 
 
 def test_the_word_file_sets_chinese_fonts_on_body_and_headings(word):
@@ -238,10 +244,11 @@ def model_questions(key_n: int, other_n: int) -> str:
 
 def test_a_model_adds_multiple_choice_questions_and_unsupported_ones_are_dropped(sample_service, course):
     key = next(p for p in course.provisions if KEY_PROVISION in p.text)
-    other = next(p for p in course.provisions if p.n != key.n)
+    other = next(p for p in course.provisions if "可查性不强" in p.text)
     llm = GenericFakeChatModel(messages=iter([AIMessage(content=f"```json\n{model_questions(key.n, other.n)}\n```")]))
     with_model = sample_service.course(TOPIC, llm=llm)
-    choices = [q for q in with_model.questions if q.kind == "选择"]
+    choices = list(with_model.questions[len(course.questions) :])
+    assert {q.kind for q in choices} == {"单选"}
     assert [(q.answer, q.evidence) for q in choices] == [("B", "可以不予或者免于追究责任"), ("B", "可以暂缓或者不进行函询")]
     assert all(q.evidence in q.source.text and len(q.options) == 4 for q in choices)
     assert len(with_model.warnings) == 2 and all(w.startswith("已舍弃一道选择题") for w in with_model.warnings)
@@ -260,7 +267,7 @@ def test_multiple_choice_through_an_openai_compatible_server_gets_the_provisions
     messages = server.requests[-1]["messages"]
     assert "不是指令" in messages[0]["content"]
     assert f"[{key.n}] 《{key.title}》" in messages[-1]["content"] and key.text in messages[-1]["content"]
-    assert [q.answer for q in with_model.questions if q.kind == "选择"] == ["B"]
+    assert [q.answer for q in with_model.questions[len(course.questions) :]] == ["B"]
 
 
 def test_a_failing_model_leaves_the_extractive_quiz_with_a_warning(sample_service, course):
@@ -325,3 +332,129 @@ def test_the_word_file_renders_in_libreoffice_with_chinese_glyphs(rendered):
 
     pixels = Image.open(pngs[0]).convert("L")
     assert pixels.size[0] > 500 and pixels.getextrema()[0] < 100, "the page has dark text on it"
+
+
+PLENARY = "全会指出,建立重点领域免责减责事项清单,健全查诬澄清保护机制,强化受处理处分干部教育管理"
+NEIGHBOURS = ("对反映问题失实或属于道听途说、主观臆测的", "对受处理处分影响期满的干部")
+NEGATION_WORDS = re.compile("不得|禁止|严禁|可以|允许|无须|不|未|无|非")
+SERVER_PATH = re.compile(r"/work/|/tmp/|\.txt|data/corpus")
+
+
+def test_the_plenary_restatement_and_the_neighbouring_protections_are_gathered_with_why(course, sample_service):
+    texts = [p.text for p in course.provisions]
+    assert any(t.startswith(PLENARY) for t in texts), "the report's restatement of the plenary"
+    assert all(any(t.startswith(n) for t in texts) for n in NEIGHBOURS), "查诬澄清 and 受处理处分干部的使用"
+    restated = next(p for p in course.provisions if p.text.startswith(PLENARY))
+    assert course.why(restated.n).reason.startswith("复述「") and course.why(restated.n).score >= 0.97
+    assert all(course.why(p.n) is not None and course.why(p.n).score > 0 for p in course.provisions)
+    narrow = sample_service.course(TOPIC, scope="section")
+    assert KEY_PROVISION in "".join(p.text for p in narrow.provisions)
+    assert not any(p.text.startswith(PLENARY) for p in narrow.provisions), "section scope leaves the restatement out"
+    assert len(sample_service.course(TOPIC, scope="all").provisions) >= len(course.provisions) > len(narrow.provisions)
+    with pytest.raises(ValueError, match="范围应为"):
+        sample_service.course(TOPIC, scope="everything")
+
+
+def test_the_quiz_has_single_choice_and_four_kinds_with_no_sentence_used_twice_in_one(course):
+    kinds = {q.kind for q in course.questions}
+    assert len(kinds) >= 4 and "单选" in kinds and "多选" in kinds
+    for kind in kinds:
+        used = [q.evidence for q in course.questions if q.kind == kind]
+        assert len(used) == len(set(used)), kind
+        assert len([q.source.n for q in course.questions if q.kind == kind]) == len({q.source.n for q in course.questions if q.kind == kind})
+    for question in course.questions:
+        assert "《" not in question.prompt, "the stem does not repeat the document's title"
+
+
+def test_wrong_options_are_real_terms_of_other_provisions_that_the_provision_does_not_hold(course, sample_service):
+    pool = squeeze("".join(sample_service.document_text(d) for d in sample_service.store.doc_ids()))
+    for question in (q for q in course.questions if q.kind in ("单选", "多选")):
+        keys = {OPTION_LETTERS.index(letter) for letter in question.answer}
+        for index, option in enumerate(question.options):
+            assert squeeze(option) in pool, "every option is a real term of the documents"
+            assert (squeeze(option) in squeeze(question.source.text)) == (index in keys), option
+    single = next(q for q in course.questions if q.kind == "单选" and KEY_PROVISION in q.source.text)
+    assert single.options[OPTION_LETTERS.index(single.answer)] == "可以不予或者免于追究责任"
+
+
+def test_no_false_statement_differs_from_its_provision_only_by_a_negation_word(course, data_service):
+    for material in (course, data_service.course(DATA_TOPIC)):
+        for question in (q for q in material.questions if q.kind == "判断" and q.answer == "错误"):
+            statement = question.prompt.split("「", 1)[1].rsplit("」", 1)[0]
+            bare = lambda text: squeeze(NEGATION_WORDS.sub("", text)).replace(",", "，")  # noqa: E731
+            assert bare(statement) != bare(question.evidence), statement
+
+
+def test_no_format_names_a_file_on_the_server(course, word, tmp_path):
+    from pptx import Presentation
+
+    texts = {
+        "md": course_markdown(course),
+        "docx": "\n".join(paragraph_texts(word)),
+        "json": json.dumps(course_dict(course), ensure_ascii=False),
+        "pptx": "\n".join(slide_texts(Presentation(BytesIO(course_pptx(course))))),
+        "tab": course_html(course),
+    }
+    for form, text in texts.items():
+        assert not SERVER_PATH.search(text), form
+        assert "发文机关：中共湖北省委" in text and "健全完善容错免责机制" in text, form
+
+
+def slide_texts(deck) -> list[str]:
+    return ["\n".join(s.text_frame.text for s in slide.shapes if s.has_text_frame) for slide in deck.slides]
+
+
+def test_the_cli_writes_slides_with_the_provisions_the_quiz_and_the_key(tmp_path, cli, course):
+    from pptx import Presentation
+    from pptx.oxml.ns import qn as pptx_qn
+
+    out = tmp_path / "course.pptx"
+    result = cli(tmp_path / "var", "course", TOPIC, "--format", "pptx", "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    deck = Presentation(str(out))
+    slides = slide_texts(deck)
+    assert slides[0].startswith(f"备课材料：{TOPIC}") and slides[1].startswith("一、学习提纲")
+    provision_slides = [s for s in slides if s.startswith("规定 [")]
+    assert len(provision_slides) == len(course.provisions)
+    assert any(KEY_PROVISION in s and "出处：" in s and "发文机关：中共湖北省委" in s for s in provision_slides)
+    quiz = "\n".join(s for s in slides if s.startswith("三、练习题"))
+    assert all(label in quiz for label in ("（单选题）", "（多选题）", "（判断题）", "（填空题）", "（简答题）"))
+    assert quiz.count("以下各题依据") < len(course.questions), "the document is named once per section"
+    assert any(s.startswith("四、参考答案") and "答案：" in s for s in slides)
+    runs = [r for slide in deck.slides for shape in slide.shapes if shape.has_text_frame for p in shape.text_frame.paragraphs for r in p.runs]
+    assert runs and all(r._r.rPr.find(pptx_qn("a:ea")).get("typeface") in ("SimSun", "SimHei") for r in runs)
+
+
+def test_the_api_serves_slides(sample_service):
+    from fastapi import FastAPI
+    from fastapi.testclient import TestClient
+    from pptx import Presentation
+
+    from web.api import api_router
+
+    app = FastAPI()
+    app.include_router(api_router(sample_service, sample_service.settings))
+    reply = TestClient(app).post("/api/v1/course", json={"topic": TOPIC, "format": "pptx", "scope": "related"})
+    assert reply.status_code == 200, reply.text
+    assert reply.headers["content-type"].endswith("presentationml.presentation")
+    assert any(KEY_PROVISION in t for t in slide_texts(Presentation(BytesIO(reply.content))))
+
+
+def test_the_slides_render_in_libreoffice_with_chinese_glyphs(course, tmp_path):
+    require_programs({"soffice": ["libreoffice-impress-nogui", "fonts-noto-cjk"]})
+    sys.path.insert(0, str(REPO_ROOT / "scripts"))
+    from render_docx import CJK_FONT, cjk_fonts, pdf_text
+
+    slides = tmp_path / "course.pptx"
+    slides.write_bytes(course_pptx(course))
+    command = [sys.executable, str(REPO_ROOT / "scripts" / "render_docx.py"), str(slides), "--out-dir", str(tmp_path)]
+    result = subprocess.run(command, check=False, capture_output=True, text=True, timeout=RENDER_TIMEOUT_S)
+    assert result.returncode == 0, result.stdout + result.stderr
+    pdf = tmp_path / "course.pdf"
+    assert KEY_PROVISION in squeeze(pdf_text(pdf))
+    fonts = cjk_fonts(pdf)
+    assert sum(fonts.values()) > 500 and all(CJK_FONT.search(f) for f in fonts), fonts
+    from PIL import Image
+
+    pixels = Image.open(tmp_path / "course-page1.png").convert("L")
+    assert pixels.size[0] > 500 and pixels.getextrema()[0] < 100, "the title slide has dark text on it"

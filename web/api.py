@@ -15,7 +15,7 @@ from assistant import AssistantService, QuestionError
 from assistant.conversations import ConversationNotFound
 from assistant.course import TopicNotCovered
 from assistant.questions import clean_question
-from export import course_docx, course_dict, course_markdown
+from export import course_docx, course_dict, course_markdown, course_pptx
 from ingest import IngestError
 from settings import Settings
 from vectorstore.chroma import StoreError
@@ -23,6 +23,7 @@ from web.guard import bearer_key
 
 SCORE_FIELDS = ("score", "lexical_rank", "dense_rank", "similarity")
 DOCX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+PPTX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.presentationml.presentation"
 
 
 class Turn(BaseModel):
@@ -88,17 +89,21 @@ class CourseRequest(BaseModel):
 
     topic: str = Field(description="备课主题", examples=["容错免责"])
     doc_ids: list[str] | None = Field(None, description="只在这些文档中查找")
-    format: Literal["json", "docx", "md"] = Field("json", description="json（默认）、docx（Word 文件）或 md（Markdown）")
+    format: Literal["json", "docx", "pptx", "md"] = Field("json", description="json（默认）、docx（Word 文件）、pptx（幻灯片）或 md（Markdown）")
+    scope: Literal["section", "related", "all"] = Field(
+        "related", description="收录范围：section 只收主题所在一节；related（默认）加上复述与相关规定；all 再加上语义相关的全部段落"
+    )
 
 
 def course_response(course, form: str) -> Response:
-    """Course material in the format asked for: JSON, a Word file or Markdown, the files named after the topic."""
+    """Course material in the format asked for: JSON, a Word file, slides or Markdown, the files named after the topic."""
     if form == "json":
         return JSONResponse(course_dict(course))
-    body, media, suffix = (
-        (course_docx(course), DOCX_MEDIA_TYPE, "docx") if form == "docx"
-        else (course_markdown(course).encode("utf-8"), "text/markdown; charset=utf-8", "md")
-    )
+    files = {
+        "docx": lambda: (course_docx(course), DOCX_MEDIA_TYPE, "docx"),
+        "pptx": lambda: (course_pptx(course), PPTX_MEDIA_TYPE, "pptx"),
+    }
+    body, media, suffix = files.get(form, lambda: (course_markdown(course).encode("utf-8"), "text/markdown; charset=utf-8", "md"))()
     name = quote(f"备课-{course.topic}.{suffix}")
     return Response(body, media_type=media, headers={"Content-Disposition": f"attachment; filename*=UTF-8''{name}"})
 
@@ -267,10 +272,10 @@ def api_router(service: AssistantService, settings: Settings) -> APIRouter:
             raise HTTPException(status_code=404, detail=f"没有编号为 {entry_id} 的标准问答") from error
         return {"id": entry_id, "removed": True}
 
-    @router.post("/course", summary="备课材料：某一主题的全部规定（附出处）、学习提纲和练习题（JSON、Word 或 Markdown）")
+    @router.post("/course", summary="备课材料：某一主题的全部规定（附出处）、学习提纲和练习题（JSON、Word、幻灯片或 Markdown）")
     def course(request: CourseRequest) -> Response:
         try:
-            material = service.course(request.topic, doc_ids=request.doc_ids)
+            material = service.course(request.topic, doc_ids=request.doc_ids, scope=request.scope)
         except TopicNotCovered as error:
             raise HTTPException(status_code=404, detail=str(error)) from error
         except ValueError as error:

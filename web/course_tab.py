@@ -17,7 +17,9 @@ from export.text import (
     marks,
     option_lines,
     question_line,
+    quiz_groups,
     source_line,
+    why_line,
     summary_line,
 )
 
@@ -45,18 +47,23 @@ def provisions_html(course: Course) -> str:
         parts.append(f"<h3>《{escaped(document.title)}》</h3><p><i>{escaped(document_facts(document))}</i></p>")
         for group in document.sections:
             parts.append(f"<h4>{escaped(group.section)}</h4>" if group.section else "")
-            parts += [f"<blockquote>{escaped(p.text)} <sup>[{p.n}]</sup></blockquote>" for p in group.provisions]
+            parts += [
+                f"<blockquote>{escaped(p.text)} <sup>[{p.n}]</sup><br><small><i>{escaped(why_line(course, p.n))}</i></small></blockquote>"
+                for p in group.provisions
+            ]
     return "".join(parts)
 
 
 def quiz_html(course: Course) -> str:
     """The questions, then the answer key folded under a summary."""
     questions = "".join(
-        f"<li>{escaped(question_line(q))}" + "".join(f"<br>{escaped(o)}" for o in option_lines(q)) + "</li>"
-        for q in course.questions
+        f"<p><b>{escaped(place)}</b></p><ol start=\"{numbered[0][0]}\">"
+        + "".join(f"<li>{escaped(question_line(q))}" + "".join(f"<br>{escaped(o)}" for o in option_lines(q)) + "</li>" for _, q in numbered)
+        + "</ol>"
+        for place, numbered in quiz_groups(course.questions)
     )
     answers = "".join(f"<li>{escaped(answer_line(q))}</li>" for q in course.questions)
-    return f"<ol>{questions}</ol><details><summary>{PARTS[3]}</summary><ol>{answers}</ol></details>"
+    return f"{questions}<details><summary>{PARTS[3]}</summary><ol>{answers}</ol></details>"
 
 
 def course_html(course: Course) -> str:
