@@ -1,21 +1,26 @@
-"""Reading policy files from disk into text: plain text in any common Chinese encoding, Word, PDF, HTML."""
+"""Reading policy files from disk into text: plain text in any common Chinese encoding, Word (.docx, and .doc/.wps through
+LibreOffice), PDF (scanned pages by OCR), OFD, HTML, spreadsheets, photos of a page."""
 
 import re
 from pathlib import Path
 
 from charset_normalizer import from_bytes
 
-from ingest.clean import squeeze
+from ingest.clean import NUMBERED_PATTERN, ends_sentence, squeeze, starts_item
+from ingest.errors import IngestError
+from ingest.model import Layout, Page, SourceText
+from ingest.office import CONVERTED, read_legacy, read_xlsx, row_line
 
 # A file's metadata given by the user sits beside it as `<file>.meta.json`.
 SIDECAR_SUFFIX = ".meta.json"
 TEXT_SUFFIXES = {".txt", ".md", ".markdown", ".text"}
-DOCUMENT_SUFFIXES = TEXT_SUFFIXES | {".docx", ".pdf", ".html", ".htm"}
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg"}
+DOCUMENT_SUFFIXES = TEXT_SUFFIXES | IMAGE_SUFFIXES | set(CONVERTED) | {".docx", ".pdf", ".html", ".htm", ".ofd", ".xlsx"}
 # A real .docx unpacks to a few MB of XML at most ~30x its packed size; a zip bomb to gigabytes.
 DOCX_MAX_UNPACKED = 512 * 1024 * 1024
 DOCX_MAX_RATIO = 200
 DOCX_RATIO_FLOOR = 8 * 1024 * 1024
-LEGACY_OFFICE = {".doc": "Word", ".wps": "WPS 文字", ".xls": "Excel", ".et": "WPS 表格", ".ppt": "PowerPoint", ".dps": "WPS 演示"}
+LEGACY_OFFICE = {".ppt": "PowerPoint", ".dps": "WPS 演示"}
 # A vertical gap this many times the usual line step separates paragraphs on a PDF page.
 PARAGRAPH_GAP = 1.3
 PAGE_NUMBER = re.compile(r"^\s*(?:[-—－]\s*\d+\s*[-—－]|第\s*\d+\s*页(?:\s*[/，,]?\s*共\s*\d+\s*页)?|\d+\s*/\s*\d+|\d{1,4})\s*$")
@@ -23,10 +28,6 @@ PAGE_NUMBER = re.compile(r"^\s*(?:[-—－]\s*\d+\s*[-—－]|第\s*\d+\s*页(?:
 
 # Lines of a government site's page furniture that main-text extraction sometimes keeps.
 SITE_CHROME = re.compile(r"^\s*(?:当前位置|您现在的位置|您的位置|现在位置)[:：]|^\s*【?(?:字体|打印本页|关闭窗口|分享到)")
-
-
-class IngestError(ValueError):
-    """A file that cannot be ingested; the message says why and what to do."""
 
 
 def looks_like_utf16(data: bytes) -> str | None:
@@ -135,48 +136,124 @@ def docx_paragraph_line(element, document) -> str | None:
 
 
 def docx_table_lines(table) -> list[str]:
-    """A Word table as one line per row, cells separated by ' | '."""
+    """A Word table as one line per row that keeps its headers (「情形：…，处理：…。」); a table of one column, its cells."""
     rows = []
     for row in table.iter("{*}tr"):
-        cells = ["".join(t.text or "" for t in cell.iter("{*}t")).strip() for cell in row.iter("{*}tc")]
+        cells = [" ".join("".join(t.text or "" for t in cell.iter("{*}t")).split()) for cell in row.iter("{*}tc")]
         if any(cells):
-            rows.append(" | ".join(cells))
-    return rows
+            rows.append(cells)
+    if len(rows) < 2 or max(len(r) for r in rows) < 2:
+        return [cell for row in rows for cell in row if cell]
+    return ["- " + line for line in (row_line(rows[0], cells) for cells in rows[1:]) if line]
 
 
-def page_lines(page) -> list[tuple[float, str]]:
-    """A PDF page's text lines in reading order with the height of each line's top."""
-    return [(line["top"], line["text"]) for line in page.extract_text_lines(layout=False, strip=True, return_chars=False)]
+def page_lines(page) -> list[tuple[float, str, tuple]]:
+    """A PDF page's text lines in reading order: each line's top, text and box (x0, top, x1, bottom) in points."""
+    return [
+        (line["top"], line["text"], (line["x0"], line["top"], line["x1"], line["bottom"]))
+        for line in page.extract_text_lines(layout=False, strip=True, return_chars=False)
+    ]
 
 
-def with_paragraph_gaps(lines: list[tuple[float, str]]) -> list[str]:
-    """The lines, with a blank line wherever the vertical gap is clearly wider than the usual line step."""
+def with_paragraph_gaps(lines: list[tuple]) -> list[tuple]:
+    """The lines (top, text, …), with a blank line (None) wherever the vertical gap is clearly wider than the usual line step."""
     steps = sorted(b[0] - a[0] for a, b in zip(lines, lines[1:]) if b[0] - a[0] > 0)
     usual = steps[len(steps) // 10] if len(steps) >= 3 else None
     out = []
-    for index, (top, text) in enumerate(lines):
-        if usual and index and top - lines[index - 1][0] > PARAGRAPH_GAP * usual:
-            out.append("")
-        out.append(text)
+    for index, line in enumerate(lines):
+        if usual and index and line[0] - lines[index - 1][0] > PARAGRAPH_GAP * usual:
+            out.append(None)
+        out.append(line)
     return out
 
 
-def read_pdf(path: Path) -> str:
-    """A PDF's text layer, page by page, paragraphs apart, without bare page numbers; a PDF without text gets an OCR hint."""
+def read_pdf(path: Path) -> SourceText:
+    """A PDF's text layer, page by page, paragraphs apart, without bare page numbers; pages without text are read by OCR."""
     import pdfplumber
     from pdfminer.pdfparser import PDFSyntaxError
     from pdfplumber.utils.exceptions import PdfminerException
 
     try:
         with pdfplumber.open(str(path)) as pdf:
-            pages = [with_paragraph_gaps(page_lines(page)) for page in pdf.pages]
-    except (PdfminerException, PDFSyntaxError, ValueError, KeyError, OSError) as error:
+            pages = [(page.width, page.height, page_lines(page)) for page in pdf.pages]
+    except PdfminerException as error:
+        if "password" in repr(error).lower() or "encrypt" in repr(error).lower():
+            raise IngestError(f"{path}: PDF 已加密，无法读取：请用原密码打开后另存为未加密的 PDF 再导入") from error
         raise IngestError(f"{path}: PDF 文件已损坏或无法读取（{error}），请重新导出 PDF 后再导入") from error
-    lines = [line for page in pages for line in page + [""] if not line or not PAGE_NUMBER.match(line)]
-    text = "\n".join(lines)
+    except (PDFSyntaxError, ValueError, KeyError, OSError) as error:
+        raise IngestError(f"{path}: PDF 文件已损坏或无法读取（{error}），请重新导出 PDF 后再导入") from error
+    scanned = [index for index, (_, _, lines) in enumerate(pages) if not squeeze("".join(line[1] for line in lines))]
+    if scanned:
+        from ingest.ocr import ocr_pdf_pages
+
+        for index, lines in ocr_pdf_pages(path, scanned).items():
+            pages[index] = (*pages[index][:2], lines)
+    return paged_text(path, pages, "pdf", "PDF 中没有可提取的文字，文字识别（OCR）也未识别出文字：请确认扫描件清晰、方向正确后再导入")
+
+
+def paged_text(path: Path, pages: list[tuple[float, float, list[tuple]]], kind: str, empty: str, title: str | None = None) -> SourceText:
+    """Pages of (width, height, lines of (top, text, box)) as text: paragraphs apart by the gaps, pages a blank line
+    apart, bare page numbers left out; with the layout saying where each line stands (offsets into the squeezed text).
+
+    A line that runs to the text's right edge without ending its sentence is carried on by the next
+    one (on the next page too): the page's geometry says so where the words cannot (an OCR line
+    break in 「先行先试出现 / 的失误」).
+    """
+    out, laid, position, runs_on = [], [], 0, False
+    for number, (width, height, lines) in enumerate(pages, start=1):
+        placed, lines = [], [line for line in lines if not PAGE_NUMBER.match(line[1])]
+        edge = right_edge(lines)
+        for line in with_paragraph_gaps(lines):
+            if line is None:
+                out.append("")
+                runs_on = False
+                continue
+            if runs_on and out and out[-1] and not starts_item(line[1]) and not NUMBERED_PATTERN.match(line[1]):
+                out[-1] += line[1]
+            else:
+                out.append(line[1])
+            length = len(squeeze(line[1]))
+            if length:
+                placed.append((position, position + length, *(round(v, 2) for v in line[2])))
+            position += length
+            runs_on = edge is not None and reaches(line, edge) and not ends_sentence(line[1])
+        if not runs_on:
+            out.append("")
+        laid.append(Page(number, round(width, 2), round(height, 2), tuple(placed)))
+    text = "\n".join(out)
     if not squeeze(text):
-        raise IngestError(f"{path}: PDF 中没有可提取的文字（可能是扫描件），请先进行 OCR 文字识别后再导入")
-    return text
+        raise IngestError(f"{path}: {empty}")
+    return SourceText(text, title, Layout(kind, tuple(laid)))
+
+
+def right_edge(lines: list[tuple]) -> float | None:
+    """The right edge of a page's text block: where most of its long lines end (None for a page of few lines)."""
+    ends = sorted(line[2][2] for line in lines if len(line[1]) >= 10)
+    return ends[int(len(ends) * 0.9)] if len(ends) >= 5 else None
+
+
+def reaches(line: tuple, edge: float) -> bool:
+    """True when a line ends within a few characters of the text's right edge (a Chinese character is about as wide
+    as its line is high; typesetting moves a character down with the closing 。” it may not leave alone)."""
+    x0, top, x1, bottom = line[2]
+    char_width = max(bottom - top, (x1 - x0) / max(len(line[1]), 1))
+    return x1 >= edge - 2.5 * char_width
+
+
+def read_ofd(path: Path) -> SourceText:
+    """An OFD's text, page by page, with the title its DocInfo gives."""
+    from ingest.ofd import read_ofd_pages
+
+    title, pages = read_ofd_pages(path)
+    return paged_text(path, pages, "ofd", "OFD 中没有可提取的文字（可能是扫描件）：请导出为 PDF 或图片后再导入，将进行文字识别", title)
+
+
+def read_image(path: Path) -> SourceText:
+    """A photo or scan of a page, read by OCR."""
+    from ingest.ocr import read_image_lines
+
+    width, height, lines = read_image_lines(path)
+    return paged_text(path, [(width, height, lines)], "image", "图片中没有识别出文字：请确认图片清晰、方向正确后再导入")
 
 
 def read_html(path: Path) -> str:
@@ -208,25 +285,35 @@ def verbatim_line(line: str) -> str:
 
 def read_policy_text(path: Path) -> str:
     """Read a policy file of any supported type into text; other types get a clear error saying what to do."""
+    return read_policy_file(path).text
+
+
+def read_policy_file(path: Path) -> SourceText:
+    """Read a policy file of any supported type (with its layout when it has pages); other types get a clear error."""
     suffix = path.suffix.lower()
     if suffix in LEGACY_OFFICE:
-        raise IngestError(f"{path}: 不支持旧版 {LEGACY_OFFICE[suffix]} 格式（{suffix}），请用 Word 或 WPS 另存为 .docx 后再导入")
+        raise IngestError(f"{path}: 不支持 {LEGACY_OFFICE[suffix]} 演示文稿（{suffix}），请把正文另存为 .docx 或 .pdf 后再导入")
     if suffix not in DOCUMENT_SUFFIXES:
         supported = "、".join(sorted(DOCUMENT_SUFFIXES))
         raise IngestError(f"{path}: 不支持 {suffix or '无扩展名'} 文件，支持的类型：{supported}；请转换后再导入")
     if path.stat().st_size == 0:
         raise IngestError(f"{path}: 文件为空，没有可导入的内容")
-    if suffix == ".docx":
-        text = read_docx(path)
-    elif suffix == ".pdf":
-        text = read_pdf(path)
-    elif suffix in (".html", ".htm"):
-        text = read_html(path)
-    else:
-        text = read_plain_text(path)
-    if not text.strip():
+    source = READERS.get(suffix, read_plain_text)(path)
+    source = source if isinstance(source, SourceText) else SourceText(source)
+    if not source.text.strip():
         raise IngestError(f"{path}: 文件为空，没有可导入的内容")
-    return text
+    return source
+
+
+def read_legacy_office(path: Path) -> str:
+    """A .doc/.wps or .xls/.et file, converted by LibreOffice and read as Word or as a spreadsheet."""
+    return read_legacy(path, read_docx, read_xlsx)
+
+
+READERS = {
+    ".docx": read_docx, ".pdf": read_pdf, ".ofd": read_ofd, ".xlsx": read_xlsx, ".html": read_html, ".htm": read_html,
+    **{suffix: read_legacy_office for suffix in CONVERTED}, **{suffix: read_image for suffix in IMAGE_SUFFIXES},
+}
 
 
 def policy_files(paths: list[Path]) -> list[Path]:

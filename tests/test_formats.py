@@ -78,12 +78,12 @@ BLANK_PAGE_PDF = (
 )
 
 
-def test_a_pdf_without_a_text_layer_is_sent_to_ocr_first(tmp_path):
+def test_a_pdf_page_without_text_even_by_ocr_is_refused_saying_so(tmp_path):
     from ingest import IngestError
 
     scan = tmp_path / "scan.pdf"
     scan.write_bytes(BLANK_PAGE_PDF)
-    with pytest.raises(IngestError, match="OCR"):
+    with pytest.raises(IngestError, match="文字识别（OCR）也未识别出文字"):
         load_policy_file(scan)
 
 
@@ -99,3 +99,66 @@ def test_a_web_page_is_stored_verbatim_without_markdown_escapes(tmp_path):
     for line in lines[1:]:
         assert squeeze(line) in squeeze(text), text
     assert "\\" not in text.replace("C:\\政策\\*.docx", "")
+
+
+# Files as government offices have them (#20): each made by the tool that makes such files.
+OFFICE_KINDS = ["ofd", "doc", "wps", "scan", "photo", "xlsx", "xls"]
+PROVISION_PAGE = 1  # 0-based: the page of hubei.pdf that holds the 容错免责 provision
+
+
+@pytest.fixture(scope="module")
+def office_files(tmp_path_factory) -> dict[str, Path]:
+    """The Hubei opinion (or its 免责事项清单) in each office format, made once for the module."""
+    from formats import libreoffice_convert, page_photo, rasterised_pdf, write_exemption_list, write_ofd
+
+    folder = tmp_path_factory.mktemp("office")
+    lines = sample_lines(HUBEI)
+    docx = write_docx(lines, folder / "hubei.docx")
+    doc = libreoffice_convert(docx, folder / "hubei.doc", "doc:MS Word 97")
+    # Kingsoft WPS writes .wps in Word 97's compound-file format; LibreOffice cannot write .wps itself
+    wps = folder / "hubei.wps"
+    wps.write_bytes(doc.read_bytes())
+    return {
+        "ofd": write_ofd(lines, "中共湖北省委关于进一步激励干部担当作为的意见", folder / "hubei.ofd"),
+        "doc": doc,
+        "wps": wps,
+        "scan": rasterised_pdf(FIXTURES / "hubei.pdf", [PROVISION_PAGE], folder / "hubei-scan.pdf"),
+        "photo": page_photo(FIXTURES / "hubei.pdf", PROVISION_PAGE, folder / "hubei-photo.png"),
+        "xlsx": write_exemption_list(folder / "免责事项清单.xlsx"),
+        "xls": write_exemption_list(folder / "免责事项清单.xls", "xls:MS Excel 97"),
+    }
+
+
+@pytest.mark.parametrize("kind", OFFICE_KINDS)
+def test_the_exemption_question_is_answered_from_each_office_format_alone(kind, office_files, fresh_service):
+    path = office_files[kind]
+    report = fresh_service.ingest([path])
+    assert report.errors == [] and report.documents_added >= 1
+    answer = fresh_service.ask(EXEMPTION)
+    assert not answer.refused, answer.text
+    assert "因缺乏经验、先行先试出现的失误" in answer.text
+    assert "可以不予或者免于追究责任" in squeeze(answer.text) or kind in ("scan", "photo")
+    assert answer.citations[0].source == str(path)
+
+
+def test_a_spreadsheet_row_is_a_passage_that_keeps_its_headers(office_files):
+    (document, passages), = load_policy_file(office_files["xlsx"])
+    rows = [p.text for p in passages if "先行先试" in p.text]
+    assert rows == ["序号：1，情形：干部在推进支点建设中因缺乏经验、先行先试出现的失误，处理：可以不予或者免于追究责任，"
+                    "依据：《中共湖北省委关于进一步激励干部担当作为的意见》。"]
+    assert all("诬告陷害" not in row for row in rows)
+
+
+def test_an_ofd_gives_the_documents_of_the_original_and_its_docinfo_title(office_files):
+    from ingest.loaders import read_policy_file
+
+    assert read_policy_file(office_files["ofd"]).title == "中共湖北省委关于进一步激励干部担当作为的意见"
+    read = [(d.title, squeeze(d.text)) for d, _ in load_policy_file(office_files["ofd"])]
+    assert read == [(d.title, squeeze(d.text)) for d, _ in load_policy_file(HUBEI)]
+
+
+def test_a_scan_is_read_by_ocr_in_reading_order(office_files):
+    text = "".join(d.text for d, _ in load_policy_file(office_files["scan"]))
+    provision = "建立重点领域免责减责事项清单，对干部在推进支点建设中因缺乏经验、先行先试出现的失误"
+    assert provision in text
+    assert text.index("容错免责") < text.index(provision)
