@@ -74,6 +74,7 @@ def command_ingest(settings: Settings, args) -> int:
     from ingest import IngestError
     from ingest.loaders import policy_files
     from ingest.metadata import SIDECAR_FIELDS, given_metadata
+    from ingest.ocr import reporting_pages
 
     given = {name: getattr(args, name) for name in SIDECAR_FIELDS}
     try:
@@ -84,12 +85,14 @@ def command_ingest(settings: Settings, args) -> int:
     service = build(settings)
     paths = [Path(p) for p in args.paths]
     with tqdm(total=len(policy_files(paths)), unit="文件", desc="导入", disable=None, file=sys.stderr) as bar:
-        report = service.ingest(paths, progress=bar.update, metadata=given)
+        with reporting_pages(lambda name, done, total: bar.set_postfix_str(f"{name} 文字识别 {done}/{total} 页")):
+            report = service.ingest(paths, progress=bar.update, metadata=given)
     for error in report.errors:
         print(f"错误：{error}", file=sys.stderr)
     print(
         f"文件 {report.files} 个：新增/更新 {report.documents_added} 篇，未变 {report.documents_unchanged} 篇，"
         f"失败 {len(report.errors)} 个；新增段落 {report.passages_added}；用时 {report.seconds:.1f} 秒{ingest_rate(report)}"
+        + (f"；读取 {report.pages} 页（{report.pages_per_second:.2f} 页/秒）" if report.pages else "")
     )
     return 1 if report.errors else 0
 

@@ -39,6 +39,8 @@ class Citation:
     effective_date: str = ""
     expiry_date: str = ""
     replaced_by: str = ""
+    # The 1-based page of the source file the quoted words stand on (PDF, OFD, scans); 0 for an unpaged source.
+    page: int = 0
 
     @classmethod
     def of(cls, passage: Mapping, n: int = 0, **given) -> "Citation":
@@ -59,11 +61,17 @@ class Citation:
         return f"《{self.title}》" + (f"（{section}）" if section else "")
 
     def reference(self) -> str:
-        """The citation as one line of a source list: [n] 《title》 › section（issuer，number，date）."""
+        """The citation as one line of a source list: [n] 《title》 › section（issuer，number，date，page）."""
         where = f" › {self.section}" if self.section else ""
-        facts = "，".join(self.facts())
+        facts = "，".join([*self.facts(), *([f"第 {self.page} 页"] if self.page else [])])
         marked = f"〔{self.status_label}〕" if self.status and self.status != "in_force" else ""
         return f"[{self.n}] 《{self.title}》{where}" + (f"（{facts}）" if facts else "") + marked
+
+    def quoted_at(self) -> int:
+        """The document offset where the first quoted words stand (the passage's start when none is found)."""
+        first = self.quotes[0].split("……")[0].strip("「」 ") if self.quotes else ""
+        found = self.text.find(first) if first else -1
+        return self.start + max(found, 0)
 
 
 @dataclass(frozen=True)
@@ -104,7 +112,7 @@ class Answer:
         def citations(key: str) -> tuple[Citation, ...]:
             known = set(Citation.__dataclass_fields__)
             return tuple(
-                Citation(**{k: v for k, v in c.items() if k in known} | {"quotes": tuple(c.get("quotes", ()))})
+                Citation(**{k: v for k, v in c.items() if k in known} | {"quotes": tuple(c.get("quotes", ())), "page": c.get("page") or 0})
                 for c in data.get(key, ())
             )
 
@@ -129,4 +137,5 @@ def citation_dict(citation: Citation) -> dict:
     data = asdict(citation)
     data["quotes"] = list(citation.quotes)
     data["score"] = round(citation.score, 6)
+    data["page"] = citation.page or None
     return data

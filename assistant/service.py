@@ -21,6 +21,7 @@ from assistant.lifecycle import Lifecycles
 from assistant.llm import condense, llm_answer, llm_stream, with_notice
 from assistant.questions import check_filters, clean_question, is_follow_up, previous_question, without_links
 from assistant.suggestions import neighbour_questions, unasked
+from ingest.pages import PageNotFound, check_span, render_page
 from ingest.pipeline import IngestPipeline, IngestReport
 from vectorstore.embeddings import E5_MODEL
 from vectorstore.retriever import HybridRetriever
@@ -125,7 +126,7 @@ class AssistantService:
             answer = llm_answer(self.llm, extractive.question, supporting, extractive.evidence)
         except Exception as error:  # noqa: BLE001 - any model failure (timeout, refused connection, API error)
             return Reply(with_notice(extractive, error), tuple(documents))
-        return Reply(self.lifecycles.annotate(answer, day), tuple(documents))
+        return Reply(self._annotated(answer, day), tuple(documents))
 
     def ask_stream(
         self, question: str, doc_ids: list[str] | None = None, filters: dict | None = None, history: list | None = None,
@@ -144,7 +145,7 @@ class AssistantService:
             return
         try:
             for piece in llm_stream(self.llm, extractive.question, supporting, extractive.evidence):
-                yield Reply(self.lifecycles.annotate(piece, day), passages) if isinstance(piece, Answer) else piece
+                yield Reply(self._annotated(piece, day), passages) if isinstance(piece, Answer) else piece
         except Exception as error:  # noqa: BLE001 - any model failure (timeout, refused connection, API error)
             yield Reply(with_notice(extractive, error), passages)
 
@@ -163,7 +164,7 @@ class AssistantService:
                 retrieved = self._retrieve(question, self.in_force(doc_ids, day), None, AGREEMENT_DEPTH)
                 if not quotes_retrieved(entry, retrieved):
                     return None
-            return self.lifecycles.annotate(self.curated.answer(entry, question, score), day)
+            return self._annotated(self.curated.answer(entry, question, score), day)
 
     def _extractive(self, question, doc_ids, filters, history, day: date) -> tuple[Answer, list[Document], list[Document]]:
         """The extractive answer, the retrieved passages, and the best of them (POLICYQA_LLM_PASSAGES) for a model.
@@ -175,7 +176,7 @@ class AssistantService:
         self.store.refresh_if_changed()
         with self.store.reading():
             answer, documents, supporting = self._extractive_now(question, self.in_force(doc_ids, day), filters, history)
-            return self.lifecycles.annotate(answer, day), documents, supporting
+            return self._annotated(answer, day), documents, supporting
 
     def converse(
         self, question: str, owner: str, conversation_id: str | None = None, doc_ids: list[str] | None = None,
@@ -323,6 +324,29 @@ class AssistantService:
             self.pipeline.forget({doc_id})
         self.curated.reviewed(date.today())  # curated answers citing it are flagged for review
         return removed
+
+    def _annotated(self, answer: Answer, day: date) -> Answer:
+        """The answer with each citation's status on `day` and, from a paged source, the page its quoted words stand on."""
+        answer = self.lifecycles.annotate(answer, day)
+        return replace(answer, citations=tuple(self._paged(c) for c in answer.citations), related=tuple(self._paged(c) for c in answer.related))
+
+    def _paged(self, citation):
+        """A citation with the page of the source file its quoted words stand on (unchanged for an unpaged source)."""
+        laid = self.pipeline.layouts.get(citation.doc_id)
+        return replace(citation, page=laid[1].page_at(citation.quoted_at())) if laid else citation
+
+    def page_image(self, doc_id: str, page: int, start: int | None = None, end: int | None = None) -> bytes:
+        """Page `page` of a stored document's source file as a PNG, the span start–end of its text boxed when given.
+
+        Raises KeyError for an unknown document, PageNotFound for a page that cannot be shown, IngestError for a bad span.
+        """
+        if doc_id not in self.store.doc_ids():
+            raise KeyError(doc_id)
+        laid = self.pipeline.layouts.get(doc_id)
+        if laid is None:
+            raise PageNotFound("该文档来自没有分页的文件（txt、docx、网页、表格），没有原文页可显示；引文位置见其全文")
+        text = self.document_text(doc_id)
+        return render_page(laid[0], laid[1], page, text, check_span(text, start, end))
 
     def document_text(self, doc_id: str) -> str:
         """The cleaned text of a stored document."""

@@ -5,6 +5,7 @@ nothing of the store. A run killed part-way and started again finishes the work:
 from content, and a file is recorded as done only once its passages are stored.
 """
 
+import dataclasses
 import json
 import os
 import re
@@ -17,9 +18,12 @@ from ingest import load_policy_file, parse_policy_text
 from ingest.loaders import SIDECAR_SUFFIX, IngestError, policy_files
 from ingest.manifest import SourceManifest, file_digest
 from ingest.metadata import given_metadata, sidecar_metadata, with_metadata
+from ingest.pages import PageLayouts
 
 CHUNK_FILES = 32
 UPLOADS_DIR = "uploads"
+# Where paged documents' layouts are kept (ingest.pages), under the data directory.
+PAGES_DIR = "pages"
 # File systems allow 255 bytes a name; the rest leaves room for the names kept beside a file
 # (its sidecar, a temporary copy), so a long Chinese name (3 bytes a character) is cut, not refused.
 MAX_NAME_BYTES = 180
@@ -33,7 +37,11 @@ class IngestReport:
     documents_added: int = 0
     documents_unchanged: int = 0
     passages_added: int = 0
+    # Pages of paged files read (PDF, OFD, scans and photos), for the pages-per-second figure.
+    pages: int = 0
     seconds: float = 0.0
+    # Seconds spent reading those files (OCR's share of the run, without the embedding).
+    page_seconds: float = 0.0
 
     errors: list[str] = field(default_factory=list)
     doc_ids: list[str] = field(default_factory=list)
@@ -43,9 +51,17 @@ class IngestReport:
         """Passages stored per second of the run."""
         return self.passages_added / self.seconds if self.seconds else 0.0
 
+    @property
+    def pages_per_second(self) -> float:
+        """Pages of paged files read per second of reading them (OCR'd scans dominate it)."""
+        return self.pages / self.page_seconds if self.page_seconds else 0.0
+
     def to_dict(self) -> dict:
         """The report as JSON-ready data."""
-        return {**asdict(self), "passages_per_second": round(self.passages_per_second, 1)}
+        return {
+            **asdict(self), "passages_per_second": round(self.passages_per_second, 1),
+            "pages_per_second": round(self.pages_per_second, 2),
+        }
 
 
 def upload_name(filename: str) -> str:
@@ -88,13 +104,15 @@ class IngestPipeline:
         self.manifest_path = Path(manifest_path)
         self.data_dir = Path(data_dir)
         self.passage_max_chars = passage_max_chars
+        self.layouts = PageLayouts(self.data_dir / PAGES_DIR)
 
-    def ingest(self, paths: list[Path], progress=None, metadata: dict | None = None) -> IngestReport:
+    def ingest(self, paths: list[Path], progress=None, metadata: dict | None = None, read: dict | None = None) -> IngestReport:
         """Ingest files and folders; unchanged files are skipped, a failing one is reported.
 
         `progress`, when given, is called with the number of files just handled; `metadata` (title,
         issuer, date, doc_number) is laid over every file's, its sidecar's included. Files inside the
-        data directory are skipped unless named one by one (an upload is).
+        data directory are skipped unless named one by one (an upload is). `read` maps a path to the
+        documents already read from it (an upload checked before it is kept), so that it is not read twice.
         """
         report, began = IngestReport(), time.perf_counter()
         store_dir = self.data_dir.resolve()
@@ -107,13 +125,13 @@ class IngestPipeline:
         given = given_metadata(metadata)
         for start in range(0, len(files), CHUNK_FILES):
             chunk = files[start : start + CHUNK_FILES]
-            self._ingest_chunk(chunk, manifest, given, report)
+            self._ingest_chunk(chunk, manifest, given, report, read or {})
             if progress:
                 progress(len(chunk))
         report.seconds = time.perf_counter() - began
         return report
 
-    def _ingest_chunk(self, chunk: list[Path], manifest: SourceManifest, metadata: dict, report: IngestReport) -> None:
+    def _ingest_chunk(self, chunk: list[Path], manifest: SourceManifest, metadata: dict, report: IngestReport, read: dict) -> None:
         """Read the changed files of a chunk, store them, and only then record them as done."""
         parsed, digests = [], {}
         stored = self.stored_doc_ids()
@@ -129,7 +147,11 @@ class IngestPipeline:
                 if known is not None:
                     report.documents_unchanged += len(known)
                     continue
-                articles = load_policy_file(path, self.passage_max_chars)
+                articles = read.get(str(path))
+                if articles is None:  # read here (an upload was read, and counted, when it was checked)
+                    reading = time.perf_counter()
+                    articles = load_policy_file(path, self.passage_max_chars)
+                    self._count_pages(report, articles, time.perf_counter() - reading)
                 parsed.extend(with_metadata(articles, {**sidecar_metadata(path), **metadata}))
             except (IngestError, OSError) as error:
                 report.errors.append(str(error))
@@ -137,6 +159,14 @@ class IngestPipeline:
         for source in {document.source for document, _ in parsed}:
             manifest.record(source, digests[source], [d.doc_id for d, _ in parsed if d.source == source])
         manifest.save()
+
+    @staticmethod
+    def _count_pages(report: IngestReport, articles: list, seconds: float) -> None:
+        """Add a paged file's pages, and the time its reading took, to the report."""
+        pages = len({p.number for d, _ in articles if d.layout for p in d.layout.pages})
+        if pages:
+            report.pages += pages
+            report.page_seconds += seconds
 
     def ingest_upload(self, filename: str, content: bytes, metadata: dict | None = None) -> IngestReport:
         """Keep an uploaded file under the data directory and ingest it; a file that cannot be read is refused unstored.
@@ -154,13 +184,17 @@ class IngestPipeline:
         try:
             staged.write_bytes(content)
             try:
-                load_policy_file(staged, self.passage_max_chars)
+                reading = time.perf_counter()
+                articles = load_policy_file(staged, self.passage_max_chars)
+                seconds = time.perf_counter() - reading
             except IngestError as error:
                 raise IngestError(without_paths(str(error), name, (staged,))) from error
             if final.exists():
                 os.replace(final, kept)
             staged.replace(final)
-            report = self.ingest([final], metadata=metadata)
+            read = {str(final): [(dataclasses.replace(d, source=str(final)), p) for d, p in articles]}
+            report = self.ingest([final], metadata=metadata, read=read)
+            self._count_pages(report, articles, seconds)
         except BaseException:  # whatever refused it (unreadable, disk full, a failed store), nothing stays
             self._withdraw(staged, final, kept)
             raise
@@ -203,6 +237,7 @@ class IngestPipeline:
         manifest = SourceManifest(self.manifest_path)
         manifest.forget_documents(doc_ids)
         manifest.save()
+        self.layouts.drop(doc_ids)
 
     def _store(self, parsed: list, report: IngestReport) -> None:
         for document, passages in parsed:
@@ -214,6 +249,9 @@ class IngestPipeline:
             report.passages_added += added
             report.documents_added += bool(added)
             report.documents_unchanged += not added
+        for document, _ in usable:
+            if document.layout is not None:
+                self.layouts.put(document.doc_id, document.source, document.layout)
 
 
 def without_paths(message: str, name: str, paths: tuple[Path, ...]) -> str:

@@ -408,3 +408,35 @@ def test_an_editor_curates_an_answer_in_the_knowledge_base_tab_and_a_paraphrase_
     finally:
         for entry in service.curated.entries():
             service.curated.remove(entry["id"])
+
+
+@pytest.fixture(scope="module")
+def scan_site(tmp_path_factory):
+    """The server over a store holding one page of the Hubei opinion as a scan, read by OCR."""
+    from assistant import create_service
+    from formats import rasterised_pdf
+    from web.server import create_server
+
+    folder = tmp_path_factory.mktemp("scan")
+    scan = rasterised_pdf(Path(__file__).resolve().parent / "fixtures" / "hubei.pdf", [1], folder / "hubei-scan.pdf")
+    settings = make_settings(folder / "store", admin_password=ADMIN_PASSWORD, ingest_sample_when_empty=False)
+    service = create_service(settings)
+    service.ingest([scan])
+    assert service.ask("先行先试中出现的失误能否免责？").citations[0].page == 1  # and the first question's costs paid
+    with served(create_server(service, settings)) as url:
+        yield url
+
+
+def test_a_citation_from_a_scan_opens_its_original_page_with_the_words_boxed(scan_site, page, tmp_path):
+    page.goto(scan_site)
+    answer = ask(page, "先行先试中出现的失误能否免责？")
+    citation = answer.locator("details#cite-0-1")
+    answer.locator("a.cite-ref", has_text="[1]").first.click()
+    with page.expect_response(lambda r: "/page-images/" in r.url) as response:
+        citation.locator("details.source-page summary", has_text="查看原文页（第 1 页）").click()
+    assert response.value.status == 200 and response.value.headers["content-type"] == "image/png"
+    image = citation.locator("details.source-page img")
+    image.wait_for()
+    page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=image.element_handle(), timeout=ANSWER_TIMEOUT_MS)
+    assert image.evaluate("img => img.naturalWidth") >= 1000 and image.is_visible()
+    page.screenshot(path=tmp_path / "source-page.png", full_page=True)

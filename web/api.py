@@ -5,7 +5,7 @@ from datetime import date
 from typing import Annotated, Literal
 from urllib.parse import quote
 
-from fastapi import APIRouter, File, Form, HTTPException, Query, Request, UploadFile
+from fastapi import APIRouter, File, Form, HTTPException, Path, Query, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 from langchain_core.documents import Document
@@ -17,9 +17,11 @@ from assistant.course import TopicNotCovered
 from assistant.questions import clean_question
 from export import course_docx, course_dict, course_markdown, course_pptx
 from ingest import IngestError
+from ingest.pages import PageNotFound
 from settings import Settings
 from vectorstore.chroma import StoreError
 from web.guard import bearer_key
+from web.render import PAGE_IMAGES
 
 SCORE_FIELDS = ("score", "lexical_rank", "dense_rank", "similarity")
 DOCX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -131,6 +133,30 @@ def unprocessable(error: Exception) -> HTTPException:
     return HTTPException(status_code=422, detail=str(error))
 
 
+def page_response(service: AssistantService, doc_id: str, page: int, start: int | None, end: int | None) -> Response:
+    """A document's page as a PNG response, the span boxed; 404 or 422 saying why it cannot be shown."""
+    try:
+        image = service.page_image(doc_id, page, start, end)
+    except KeyError as error:
+        raise HTTPException(status_code=404, detail=f"没有编号为 {doc_id} 的文档") from error
+    except PageNotFound as error:
+        raise HTTPException(status_code=404, detail=str(error)) from error
+    except IngestError as error:
+        raise unprocessable(error) from error
+    return Response(image, media_type="image/png", headers={"Cache-Control": "private, max-age=300"})
+
+
+def page_images_router(service: AssistantService) -> APIRouter:
+    """The original pages the chat page shows under 「查看原文页」: open to whoever may use the page, like its answers."""
+    router = APIRouter(prefix=PAGE_IMAGES, include_in_schema=False)
+
+    @router.get("/{doc_id}/{page}.png")
+    def page_image(doc_id: str, page: Annotated[int, Path(ge=1)], start: int | None = None, end: int | None = None) -> Response:
+        return page_response(service, doc_id, page, start, end)
+
+    return router
+
+
 def health_router(service: AssistantService, settings: Settings) -> APIRouter:
     """GET /healthz: the store is reachable, how many passages it holds, which models are in use."""
     router = APIRouter()
@@ -217,7 +243,18 @@ def api_router(service: AssistantService, settings: Settings) -> APIRouter:
         except ValueError as error:
             raise unprocessable(error) from error
 
-    @router.post("/documents", summary="上传并导入一个文件（txt、md、docx、pdf、html）", status_code=201)
+    @router.get(
+        "/documents/{doc_id}/pages/{page}", summary="原文页图片（PNG）；给出 start、end（引文位置）时框出引文",
+        response_class=Response, responses={200: {"content": {"image/png": {}}}},
+    )
+    def page_image(
+        doc_id: str, page: Annotated[int, Path(ge=1, description="页码，从 1 开始")],
+        start: Annotated[int | None, Query(ge=0, description="引文在文档中的起始位置")] = None,
+        end: Annotated[int | None, Query(ge=1, description="引文在文档中的结束位置")] = None,
+    ) -> Response:
+        return page_response(service, doc_id, page, start, end)
+
+    @router.post("/documents", summary="上传并导入一个文件（txt、md、docx、pdf、html、ofd、doc、wps、xlsx、xls、et、扫描件 png/jpg）", status_code=201)
     async def upload(
         file: Annotated[UploadFile, File(description="政策文件")],
         title: Annotated[str | None, Form()] = None,

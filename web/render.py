@@ -3,6 +3,7 @@
 import re
 from collections.abc import Mapping
 from pathlib import Path
+from urllib.parse import quote
 
 from langchain_core.documents import Document
 
@@ -10,6 +11,8 @@ from assistant.answer import Answer, Citation
 from export.markdown import escape, own
 
 CONTEXT_CHARS = 400
+# Where the page's 「查看原文页」 images are served (web.api.page_images_router).
+PAGE_IMAGES = "/page-images"
 # The chat renders Markdown (and $$ maths) around our HTML: every character that could start markup,
 # a link, an image or an autolink becomes a character reference, so document text shows as written.
 AS_TEXT = str.maketrans({c: f"&#{ord(c)};" for c in "&<>\"'\\`*_[]()!~#|$:"})
@@ -105,8 +108,25 @@ def render_citation(citation: Citation, turn: int = 0, context: str = "", open_:
         f"{document_facts(citation)}"
         f"<blockquote>{highlight_quotes(citation)}</blockquote>"
         f"{around}"
+        f"{source_page(citation)}"
         f"<p><small>来源文件：{as_text(Path(citation.source).name)}</small></p>"
         "</details>"
+    )
+
+
+def page_image_url(citation: Citation) -> str:
+    """The address of the citation's page image, the cited passage boxed on it."""
+    return f"{PAGE_IMAGES}/{quote(citation.doc_id)}/{citation.page}.png?start={citation.start}&end={citation.end}"
+
+
+def source_page(citation: Citation) -> str:
+    """「查看原文页」: the page of the source file the quoted words stand on, the passage boxed (PDF, OFD, scans)."""
+    if not citation.page:
+        return ""
+    return (
+        f'<details class="source-page"><summary>查看原文页（第 {citation.page} 页）</summary>'
+        f'<img loading="lazy" src="{page_image_url(citation)}" alt="原文第 {citation.page} 页，引文已框出" '
+        'style="max-width:100%;border:1px solid #ccc"></details>'
     )
 
 

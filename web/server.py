@@ -65,7 +65,7 @@ def error_response(request: Request, status: int, message: str, headers: dict | 
 
 def create_server(service: AssistantService, settings: Settings) -> FastAPI:
     """The FastAPI application serving the APIs under /api/v1 and /v1, the chat at / and /embed."""
-    from web.api import api_router, health_router
+    from web.api import api_router, health_router, page_images_router
     from web.openai_api import openai_router
     from web.ui import build_demo, build_embed, launch_options
 
@@ -77,6 +77,7 @@ def create_server(service: AssistantService, settings: Settings) -> FastAPI:
     add_error_handlers(app)
     app.include_router(health_router(service, settings))
     app.include_router(api_router(service, settings))
+    app.include_router(page_images_router(service))
     app.include_router(openai_router(service))
     logins = settings.logins() or None
 

@@ -14,6 +14,8 @@ from assistant import Answer, AssistantService, QuestionError, Reply
 from assistant.questions import MAX_QUESTION_CHARS, printable
 from ingest import IngestError
 from ingest.lifecycle import STATUSES
+from ingest.loaders import DOCUMENT_SUFFIXES
+from ingest.ocr import reporting_pages
 from vectorstore.chroma import StoreError
 from web.course_tab import add_course_tab
 from web.faq_form import build_faq_form, faq_listing, wire_faq_form
@@ -345,7 +347,7 @@ def build_admin() -> dict:
     with gr.Column(visible=False) as admin_box:
         gr.Markdown("### 上传政策文件\n支持 .txt .md .docx .pdf .html；同名文件再次上传会替换旧版本。")
         files = gr.File(
-            label="选择文件", file_count="multiple", file_types=[".txt", ".md", ".docx", ".pdf", ".html", ".htm"],
+            label="选择文件", file_count="multiple", file_types=sorted(DOCUMENT_SUFFIXES),
             elem_id="admin-files",
         )
         with gr.Accordion("文件信息（可选，覆盖从正文识别的结果）", open=False), gr.Row():
@@ -387,7 +389,8 @@ def ingest_uploads(service: AssistantService, paths: list[str], metadata: dict, 
     lines = []
     for path in progress.tqdm(paths, desc="正在导入"):
         try:
-            lines.append(ingest_one_upload(service, Path(path), metadata, max_mb))
+            with reporting_pages(lambda name, done, total: progress((done, total), desc=f"{name}：文字识别第 {done}/{total} 页")):
+                lines.append(ingest_one_upload(service, Path(path), metadata, max_mb))
         finally:
             Path(path).unlink(missing_ok=True)  # Gradio's copy: the store keeps its own under uploads/
     return "\n".join(lines) or "请先选择要上传的文件。"
@@ -408,6 +411,8 @@ def ingest_one_upload(service: AssistantService, path: Path, metadata: dict, max
     except OSError as error:
         return f"- ❌ {name}：无法保存文件（{error.strerror or error}），请检查数据目录的磁盘空间和写权限"
     outcome = f"新增 {report.passages_added} 段" if report.passages_added else "内容未变，未重复导入"
+    if report.pages:
+        outcome += f"，读取 {report.pages} 页（{report.pages_per_second:.2f} 页/秒）"
     return f"- ✅ {name}：{outcome}" + "".join(f"；⚠️ {e}" for e in report.errors)
 
 
