@@ -162,3 +162,90 @@ def test_a_scan_is_read_by_ocr_in_reading_order(office_files):
     provision = "建立重点领域免责减责事项清单，对干部在推进支点建设中因缺乏经验、先行先试出现的失误"
     assert provision in text
     assert text.index("容错免责") < text.index(provision)
+
+
+# Bad office input (#20 item 6): each refused with a line saying why and what to do, nothing stored lost.
+def encrypted_pdf(folder: Path) -> Path:
+    """The Hubei opinion as a PDF that needs a password to open, written by LibreOffice."""
+    from formats import libreoffice_convert
+
+    docx = write_docx(sample_lines(HUBEI), folder / "加密.docx")
+    options = '{"EncryptFile":{"type":"boolean","value":"true"},"DocumentOpenPassword":{"type":"string","value":"secret"}}'
+    return libreoffice_convert(docx, folder / "加密.pdf", f"pdf:writer_pdf_Export:{options}")
+
+
+def encrypted_ofd(folder: Path) -> Path:
+    """An OFD whose package declares its content encrypted (GB/T 33190's Encryptions)."""
+    import zipfile
+
+    from formats import write_ofd
+
+    plain = write_ofd(sample_lines(HUBEI)[:5], "加密文件", folder / "plain.ofd")
+    target = folder / "加密.ofd"
+    with zipfile.ZipFile(plain) as source, zipfile.ZipFile(target, "w") as package:
+        for item in source.infolist():
+            package.writestr(item, source.read(item))
+        package.writestr("Doc_0/Encryptions.xml", '<?xml version="1.0"?><ofd:Encryptions xmlns:ofd="http://www.ofdspec.org/2016"/>')
+    return target
+
+
+def blank_photo(folder: Path) -> Path:
+    from PIL import Image
+
+    target = folder / "空白.png"
+    Image.new("L", (1200, 1600), 250).save(target)
+    return target
+
+
+def long_scan(folder: Path, pages: int = 500) -> Path:
+    """An image-only PDF of many (tiny, blank) pages: a whole archive box scanned in one go."""
+    from PIL import Image
+
+    target = folder / "档案盒.pdf"
+    images = [Image.new("L", (60, 80), 255) for _ in range(pages)]
+    images[0].save(target, "PDF", save_all=True, append_images=images[1:])
+    return target
+
+
+def huge_sheet(folder: Path, rows: int = 100_000) -> Path:
+    from openpyxl import Workbook
+
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet("办事指南")
+    sheet.append(["事项", "办理时限"])
+    for number in range(rows):
+        sheet.append([f"事项{number}", f"{number % 30 + 1}个工作日"])
+    target = folder / "十万行.xlsx"
+    workbook.save(target)
+    return target
+
+
+BAD_OFFICE_FILES = {
+    "encrypted pdf": (encrypted_pdf, "PDF 已加密，无法读取：请用原密码打开后另存为未加密的 PDF 再导入"),
+    "encrypted ofd": (encrypted_ofd, "OFD 文件已加密，无法读取正文：请先用版式软件解除加密"),
+    "broken ofd": (lambda folder: write_bytes(folder / "坏.ofd", b"PK\x03\x04not really a zip"), "不是有效的 OFD 文件"),
+    "broken xlsx": (lambda folder: write_bytes(folder / "坏.xlsx", b"PK\x03\x04not really a zip"), "不是有效的 .xlsx 文件"),
+    "fake doc": (lambda folder: write_bytes(folder / "假.doc", "这只是改了扩展名的文本".encode()), "不是有效的 Word 97-2003 或 WPS 文字 文件（文件头不符）"),
+    "photo without text": (blank_photo, "图片中没有识别出文字：请确认图片清晰、方向正确后再导入"),
+    "500-page scan": (long_scan, "有 500 页需要文字识别，超过一次导入的上限 200 页：请拆分成较小的文件后分别导入"),
+    "100 000-row sheet": (huge_sheet, "表格超过 20000 行，一次导入过大：请按类别拆分成几个文件"),
+}
+
+
+def write_bytes(path: Path, content: bytes) -> Path:
+    path.write_bytes(content)
+    return path
+
+
+@pytest.mark.parametrize("case", BAD_OFFICE_FILES)
+def test_a_bad_office_file_is_refused_saying_why_and_nothing_stored_is_lost(case, tmp_path, sample_service):
+    from ingest import IngestError
+
+    build_file, message = BAD_OFFICE_FILES[case]
+    path = build_file(tmp_path)
+    before = sample_service.documents()
+    with pytest.raises(IngestError) as refused:
+        sample_service.ingest_upload(path.name, path.read_bytes())
+    assert message in str(refused.value) and str(tmp_path) not in str(refused.value)
+    assert sample_service.documents() == before
+    assert not sample_service.ask(EXEMPTION).refused
