@@ -24,7 +24,7 @@ USER_PATTERN = re.compile(r"[\w.@-]{1,64}")
 SCRYPT = {"n": 2**14, "r": 8, "p": 1}
 
 
-class AccessDenied(PermissionError):
+class AccessDenied(Exception):
     """The caller may not do this; the message says so without telling whether the thing asked for exists."""
 
 
