@@ -68,7 +68,7 @@ class AuditLog:
         self._queue: queue.Queue = queue.Queue()
         self._held: deque = deque(maxlen=MAX_HELD)
         self.dropped = 0  # events lost because more than MAX_HELD waited for the disk
-        self._ready = False
+        self._failing = False
         self._writer = threading.Thread(target=self._write_forever, name="audit-writer", daemon=True)
         if writing:
             self._writer.start()
@@ -152,9 +152,14 @@ class AuditLog:
                     "INSERT INTO events (time, user, client, kb, action, outcome, question, doc_ids) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows
                 )
             self._held.clear()
+            if self._failing:
+                log.warning("审计日志已恢复写入 %s：暂存的 %d 条记录已补写", self.path, len(rows))
+                self._failing = False
             return db
         except (sqlite3.Error, OSError) as error:
-            log.warning("审计日志暂时无法写入 %s（%s）：%d 条记录暂存内存，磁盘恢复后补写", self.path, error, len(rows))
+            if not self._failing:  # said once per outage, not at every retry
+                log.warning("审计日志暂时无法写入 %s（%s）：记录暂存内存，磁盘恢复后补写", self.path, error)
+                self._failing = True
             if db is not None:
                 db.close()
             return None
