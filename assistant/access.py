@@ -99,17 +99,27 @@ class UserStore:
 
     def __init__(self, folder: Path) -> None:
         self.path = Path(folder) / USERS_FILE
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with closing(self._connect()) as db, db:
-            db.execute(
-                "CREATE TABLE IF NOT EXISTS users (name TEXT PRIMARY KEY, role TEXT NOT NULL, kbs TEXT NOT NULL,"
-                " key_hash TEXT NOT NULL UNIQUE, password_hash TEXT, created_at TEXT NOT NULL)"
-            )
 
     def _connect(self) -> sqlite3.Connection:
+        """A connection for a change; the file and table are made on the first one."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
         db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
         db.execute("PRAGMA busy_timeout = 30000")
+        db.execute(
+            "CREATE TABLE IF NOT EXISTS users (name TEXT PRIMARY KEY, role TEXT NOT NULL, kbs TEXT NOT NULL,"
+            " key_hash TEXT NOT NULL UNIQUE, password_hash TEXT, created_at TEXT NOT NULL)"
+        )
         return db
+
+    def _rows(self, sql: str, values=()) -> list[tuple]:
+        """The rows of a query, read only ([] before any user was added: a read-only store still answers)."""
+        if not self.path.exists():
+            return []
+        with closing(sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=30)) as db:
+            try:
+                return db.execute(sql, values).fetchall()
+            except sqlite3.OperationalError:  # the file exists but its table was never made
+                return []
 
     def _changing(self, db: sqlite3.Connection):
         """A write transaction that takes the database's write lock at once (concurrent changes take turns)."""
@@ -154,27 +164,32 @@ class UserStore:
 
     def list(self) -> list[dict]:
         """Every user: name, role, bases, whether it has a page password, when it was added."""
-        with closing(self._connect()) as db:
-            rows = db.execute("SELECT name, role, kbs, password_hash IS NOT NULL, created_at FROM users ORDER BY name").fetchall()
+        rows = self._rows("SELECT name, role, kbs, password_hash IS NOT NULL, created_at FROM users ORDER BY name")
         return [{"name": n, "role": r, "kbs": split(k), "password": bool(p), "created_at": c} for n, r, k, p, c in rows]
 
     def __bool__(self) -> bool:
-        with closing(self._connect()) as db:
-            return db.execute("SELECT 1 FROM users LIMIT 1").fetchone() is not None
+        return bool(self._rows("SELECT 1 FROM users LIMIT 1"))
 
     def by_key(self, key: str) -> Principal | None:
         """The user whose API key this is, or None."""
-        with closing(self._connect()) as db:
-            row = db.execute("SELECT name, role, kbs FROM users WHERE key_hash = ?", (key_fingerprint(key),)).fetchone()
-        return principal(*row) if row else None
+        rows = self._rows("SELECT name, role, kbs FROM users WHERE key_hash = ?", (key_fingerprint(key),))
+        return principal(*rows[0]) if rows else None
+
+    def named(self, name: str) -> Principal | None:
+        """The user of this name (a page login's), or None."""
+        rows = self._rows("SELECT name, role, kbs FROM users WHERE name = ?", (name,))
+        return principal(*rows[0]) if rows else None
+
+    def with_passwords(self) -> bool:
+        """Whether some user has a page password (the page then asks for a login)."""
+        return bool(self._rows("SELECT 1 FROM users WHERE password_hash IS NOT NULL LIMIT 1"))
 
     def by_password(self, name: str, password: str) -> Principal | None:
         """The user when this is its page password, else None."""
-        with closing(self._connect()) as db:
-            row = db.execute("SELECT name, role, kbs, password_hash FROM users WHERE name = ?", (name,)).fetchone()
-        if row is None or not password_matches(password or "", row[3]):
+        rows = self._rows("SELECT name, role, kbs, password_hash FROM users WHERE name = ?", (name,))
+        if not rows or not password_matches(password or "", rows[0][3]):
             return None
-        return principal(*row[:3])
+        return principal(*rows[0][:3])
 
 
 def principal(name: str, role: str, kbs: str) -> Principal:

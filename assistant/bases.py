@@ -23,6 +23,7 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 
 from assistant.answer import Answer, Reply
+from vectorstore.chroma import StoreWriteError
 
 log = logging.getLogger(__name__)
 
@@ -84,16 +85,43 @@ class KnowledgeBases:
         self._embeddings = None
         self._client = None
         self._path = self.root / REGISTRY_FILE
-        with closing(self._connect()) as db, db:
+        if not self._registered():
+            try:
+                self._register_default()
+            except StoreWriteError as error:  # a read-only store made before bases existed still answers, as `default`
+                log.warning("知识库登记表无法写入，只提供 default：%s", error)
+
+    def _registered(self) -> bool:
+        """Whether the registry exists and holds `default` (read only: a read-only store still answers)."""
+        if not self._path.exists():
+            return False
+        with closing(sqlite3.connect(f"file:{self._path}?mode=ro", uri=True, timeout=30)) as db:
+            try:
+                return db.execute("SELECT 1 FROM bases WHERE name = ?", (DEFAULT,)).fetchone() is not None
+            except sqlite3.OperationalError:
+                return False
+
+    def _register_default(self) -> None:
+        """Make the registry and register the store found in the data directory (or a new empty one) as `default`."""
+        from vectorstore.chroma import translated_errors
+
+        with translated_errors(self.settings.chroma_url, self.root), closing(self._connect()) as db, db:
             db.execute("CREATE TABLE IF NOT EXISTS bases (name TEXT PRIMARY KEY, title TEXT NOT NULL, created_at TEXT NOT NULL)")
-            added = db.execute(
+            db.execute(
                 "INSERT OR IGNORE INTO bases VALUES (?, ?, ?)", (DEFAULT, "默认知识库", datetime.now(timezone.utc).isoformat(timespec="seconds"))
-            ).rowcount
-        if added and (self.root / "chroma").exists():
+            )
+        if (self.root / "chroma").exists():
             log.warning("已将现有知识库登记为 %s（文档与向量原地保留，未移动）", DEFAULT)
 
     def _connect(self) -> sqlite3.Connection:
         return sqlite3.connect(self._path, timeout=30)
+
+    def _rows(self, sql: str, values=()) -> list[tuple]:
+        """Rows of the registry, read only; only `default` when the registry could not be made (a read-only store)."""
+        if not self._path.exists():
+            return [(DEFAULT, "默认知识库", "")]
+        with closing(sqlite3.connect(f"file:{self._path}?mode=ro", uri=True, timeout=30)) as db:
+            return db.execute(sql, values).fetchall()
 
     @classmethod
     def around(cls, service, build) -> "KnowledgeBases":
@@ -107,9 +135,11 @@ class KnowledgeBases:
 
     def names(self) -> list[str]:
         """Every base's name, `default` first."""
-        with closing(self._connect()) as db:
-            rows = [r[0] for r in db.execute("SELECT name FROM bases ORDER BY name != ?, name", (DEFAULT,))]
-        return rows
+        return [r[0] for r in self._rows("SELECT name, title, created_at FROM bases ORDER BY name != ?, name", (DEFAULT,))]
+
+    def titles(self) -> dict[str, str]:
+        """Every base's title by name."""
+        return {r[0]: r[1] for r in self._rows("SELECT name, title, created_at FROM bases")}
 
     def exists(self, name: str) -> bool:
         """Whether a base of this name is registered."""
@@ -117,8 +147,7 @@ class KnowledgeBases:
 
     def listing(self) -> list[dict]:
         """Every base with its title, creation time, and its documents and passages."""
-        with closing(self._connect()) as db:
-            rows = db.execute("SELECT name, title, created_at FROM bases ORDER BY name != ?, name", (DEFAULT,)).fetchall()
+        rows = self._rows("SELECT name, title, created_at FROM bases ORDER BY name != ?, name", (DEFAULT,))
         listed = []
         for name, title, created in rows:
             service = self.service(name)
@@ -172,9 +201,10 @@ class KnowledgeBases:
     def _chroma(self):
         """The one Chroma client every base's collections live in."""
         if self._client is None:
-            from vectorstore.chroma import chroma_client
+            from vectorstore.chroma import chroma_client, translated_errors
 
-            self._client = chroma_client(self.settings)
+            with translated_errors(self.settings.chroma_url, self.root):
+                self._client = chroma_client(self.settings)
         return self._client
 
     def service(self, name: str):
@@ -221,7 +251,7 @@ class KnowledgeBases:
 
     def documents(self, names: list[str], as_of: date | None = None) -> list[dict]:
         """The documents of these bases, each with its base's name under `kb`."""
-        return [{**d, "kb": n} for n in names for d in self.service(n).documents(as_of=as_of)]
+        return [d for n in names for d in self.service(n).documents(as_of=as_of)]
 
     def converse(self, names: list[str], question: str, owner: str, conversation_id=None, doc_ids=None, filters=None, as_of=None):
         """Answer as a turn of the owner's saved conversation (kept under the data directory for every base)."""

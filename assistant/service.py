@@ -310,9 +310,9 @@ class AssistantService:
             return [self.retriever.as_document(p.passage_id) for p in self.store.passages_of(doc_id) if p.section == section]
 
     def documents(self, as_of: date | None = None) -> list[dict]:
-        """The stored documents with their passage counts and their lifecycle on a day (default today)."""
+        """The stored documents with their passage counts, their lifecycle on a day (default today) and their base."""
         day = as_of or date.today()
-        return [{**d, **self.lifecycles.describe(d["doc_id"], day)} for d in self.store.documents()]
+        return [{**d, **self.lifecycles.describe(d["doc_id"], day), "kb": self.name} for d in self.store.documents()]
 
     def correct_lifecycle(self, doc_id: str, fields: dict) -> dict:
         """Correct a stored document's lifecycle fields (kept across re-ingest); its listing as corrected, today.
