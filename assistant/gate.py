@@ -196,9 +196,15 @@ class Gate:
 
     # Logging in
 
-    def login(self, name: str, password: str, client: str) -> Principal | None:
-        """The user when the password is its own, else None; recorded either way."""
+    def login(self, name: str, password: str, client: str, kb: str | None = None) -> Principal | None:
+        """The user when the password is its own (and, given `kb`, it may read that base), else None; recorded either way."""
         found = self.users.by_password(name, password)
         who = Actor(found or Principal(str(name)[:64], "reader", frozenset(), "user"), client)
-        self.record(who, "", "login", "ok" if found else "denied: 用户名或密码错误")
+        if found is None:
+            self.record(who, kb or "", "login", "denied: 用户名或密码错误")
+            return None
+        if kb is not None and not found.may_read(kb):
+            self.record(who, kb, "login", f"denied: 无权使用知识库 {kb}")
+            return None
+        self.record(who, kb or "", "login", "ok")
         return found

@@ -9,12 +9,15 @@ import json
 import threading
 import time
 from collections import deque
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 from assistant.access import Principal, key_fingerprint, key_principal
 from assistant.gate import LOCAL_ADMIN, Actor
 
 API_PREFIXES = ("/api/v1", "/v1")
+# The address of the request being handled, for the page's login check (Gradio passes it only the name and password).
+CLIENT: ContextVar[str] = ContextVar("policyqa_client", default="")
 WRITE_ROUTES = ("/api/v1/documents", "/api/v1/faq")
 WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 
@@ -188,6 +191,8 @@ class ApiGuard:
         return None
 
     async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "http":
+            CLIENT.set(client_address(scope))
         limit = self.body_limit(scope) if scope["type"] == "http" and scope["method"] != "OPTIONS" else None
         if limit is None:
             await self.app(scope, receive, send)

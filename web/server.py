@@ -87,7 +87,6 @@ def create_server(service: AssistantService, settings: Settings, gate=None) -> F
     from assistant.gate import Gate
     from web.api import api_router, health_router
     from web.openai_api import openai_router
-    from web.ui import build_demo, build_embed, launch_options
 
     app = FastAPI(
         title="PolicyQA 政策问答助手 API",
@@ -99,15 +98,13 @@ def create_server(service: AssistantService, settings: Settings, gate=None) -> F
     app.include_router(health_router(service, settings))
     app.include_router(api_router(gate, settings))
     app.include_router(openai_router(gate))
-    logins = settings.logins() or None
 
     @app.get("/embed", include_in_schema=False)
     def embed_without_slash(request: Request) -> RedirectResponse:
         query = f"?{request.url.query}" if request.url.query else ""
         return RedirectResponse(f"embed/{query}", status_code=307)  # relative: right behind a proxy that adds a prefix too
 
-    gr.mount_gradio_app(app, build_embed(service, settings), path="/embed", auth=logins, **launch_options(settings))
-    gr.mount_gradio_app(app, build_demo(service, settings), path="/", auth=logins, **launch_options(settings))
+    mount_pages(app, gate, service, settings)
     app.add_middleware(ApiGuard, access=access_of(settings), gate=gate)
     app.add_middleware(FrameRules, embed_origins=settings.listed(settings.embed_origins))
     app.add_middleware(
@@ -117,3 +114,33 @@ def create_server(service: AssistantService, settings: Settings, gate=None) -> F
         allow_headers=["Authorization", "Content-Type"],
     )
     return app
+
+
+def mount_pages(app: FastAPI, gate, service: AssistantService, settings: Settings) -> None:
+    """The pages: `/` and `/embed` over the base `default`, `/kb/NAME/` over each other base registered now."""
+    from assistant.bases import DEFAULT
+    from web.pages import may_manage_page, page_login, page_recorder
+    from web.ui import build_demo, build_embed, launch_options
+
+    roles = (lambda kb: {"may_manage": may_manage_page(gate, kb), "record": page_recorder(gate, kb)}) if gate.users else None
+    record = page_recorder(gate, DEFAULT)
+    login = page_login(gate, settings, DEFAULT)
+    titles = gate.bases.titles()
+    for name in gate.bases.names():
+        if name == DEFAULT:
+            continue
+        app.add_api_route(f"/kb/{name}", redirect_to(f"{name}/"), include_in_schema=False)
+        page = build_demo(gate.bases.service(name), settings, roles(name) if roles else None, titles.get(name, name))
+        gr.mount_gradio_app(app, page, path=f"/kb/{name}", auth=page_login(gate, settings, name), **launch_options(settings))
+    gr.mount_gradio_app(app, build_embed(service, settings, record), path="/embed", auth=login, **launch_options(settings))
+    demo = build_demo(service, settings, roles(DEFAULT) if roles else None, titles.get(DEFAULT, "") if len(titles) > 1 else "")
+    gr.mount_gradio_app(app, demo, path="/", auth=login, **launch_options(settings))
+
+
+def redirect_to(target: str):
+    """A route answering with a redirect to `target` (relative, so right behind a proxy that adds a prefix)."""
+
+    def redirect() -> RedirectResponse:
+        return RedirectResponse(target, status_code=307)
+
+    return redirect
