@@ -194,6 +194,22 @@ class Gate:
         self.record(actor, name, "correct", "ok", doc_id, [doc_id])
         return listed
 
+    # The audit log and the dashboard (admins only)
+
+    def audit_events(self, actor: Actor, since: date | None = None, user: str | None = None, limit: int | None = None) -> list[dict]:
+        """The audit events (see assistant.audit), for an admin; the refusal of anyone else is recorded."""
+        self.managing(actor, "audit")
+        return self.audit.events(since=since, user=user, limit=limit)
+
+    def dashboard(self, actor: Actor, kb: str):
+        """The use of one base (assistant.dashboard.BaseStatistics), for an admin."""
+        from assistant.dashboard import base_statistics
+
+        self.managing(actor, "dashboard", kb)
+        service = self.bases.service(checked_name(kb))
+        titles = {d["doc_id"]: d["title"] for d in service.documents()}
+        return base_statistics(self.audit.events(), kb, titles, service.feedback().list())
+
     # Logging in
 
     def login(self, name: str, password: str, client: str, kb: str | None = None) -> Principal | None:

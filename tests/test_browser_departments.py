@@ -2,6 +2,7 @@
 own documents only, and the knowledge-base tab opens by role, not by a shared password; logins are audited."""
 
 import re
+from pathlib import Path
 
 import pytest
 from conftest import HUBEI, eventually, make_settings
@@ -14,7 +15,7 @@ RST_POLICY = (
     "关于调整工伤保险伤残津贴的通知\n一、调整范围\n"
     "2024年12月31日前已按月领取伤残津贴的一级至四级工伤职工，伤残津贴每人每月增加150元。\n"
 )
-READER_PASSWORD, EDITOR_PASSWORD = "组织部读者口令", "人社厅编辑口令"
+READER_PASSWORD, EDITOR_PASSWORD, ADMIN_PASSWORD = "组织部读者口令", "人社厅编辑口令", "管理员口令-2026"
 
 
 @pytest.fixture(scope="module")
@@ -35,6 +36,7 @@ def departments(tmp_path_factory):
     users = UserStore(data_dir)
     users.add("张三", "reader", ["zzb"], password=READER_PASSWORD)
     users.add("李四", "editor", ["rst"], password=EDITOR_PASSWORD)
+    users.add("王五", "admin", [], password=ADMIN_PASSWORD)
     with served(create_app(settings)) as url:
         yield url, data_dir
 
@@ -98,3 +100,32 @@ def test_two_logins_two_views(departments, page, browser):  # noqa: F811 - pytes
     assert ("张三", "zzb", "ok") in logins(data_dir) and ("李四", "rst", "ok") in logins(data_dir)
     asks = [(e["user"], e["kb"], e["question"], e["outcome"]) for e in events if e["action"] == "ask"]
     assert ("张三", "zzb", EXEMPTION, "answered") in asks and ("李四", "rst", ALLOWANCE, "answered") in asks
+
+
+def test_an_admin_sees_the_dashboard_and_the_audit_log_others_do_not(departments, page, browser, tmp_path):  # noqa: F811 - pytest fixtures
+    url, data_dir = departments
+    log_in(page, url + "/kb/zzb/", "张三", READER_PASSWORD)
+    reply(page, "公务员的基本工资标准是多少？")
+    assert page.locator("#dashboard").count() == 0 or not page.locator("#dashboard").is_visible()
+    log_in(page, url + "/kb/rst/", "张三", READER_PASSWORD)
+    eventually(lambda: ("张三", "rst", "denied: 无权使用知识库 rst") in logins(data_dir), what="张三 refused at rst's page")
+
+    admin = browser.new_context(locale="zh-CN", accept_downloads=True).new_page()
+    try:
+        log_in(admin, url + "/kb/zzb/", "王五", ADMIN_PASSWORD)
+        admin.locator("#question textarea").wait_for()
+        admin.get_by_role("tab", name="知识库管理").click()
+        admin.locator("#dashboard-summary", has_text="zzb").wait_for()
+        summary = admin.locator("#dashboard-summary").inner_text()
+        assert "个问题" in summary and "未找到依据" in summary
+        assert "公务员的基本工资标准是多少？" in admin.locator("#dashboard-declined-questions").inner_text()
+        admin.locator("#dashboard-per-day").wait_for()
+        assert "denied: 无权使用知识库 rst" in admin.locator("#audit-table").inner_text()
+        admin.screenshot(path=tmp_path / "dashboard.png", full_page=True)
+        admin.locator("#audit-export").click()
+        with admin.expect_download() as download:
+            admin.locator("#audit-csv a[download]").click()
+        exported = Path(download.value.path()).read_text(encoding="utf-8-sig")
+        assert exported.startswith("time,user,client,kb,action,outcome,question,doc_ids") and "张三" in exported
+    finally:
+        admin.context.close()

@@ -288,7 +288,8 @@ def api_router(gate: Gate, settings: Settings) -> APIRouter:
             raise unprocessable(error) from error
 
     @router.get("/faq", summary="标准问答列表（引用的文件已删除或废止的标为待复核，不再使用）")
-    def faq() -> dict:
+    def faq(http: Request) -> dict:
+        gate.readable(actor_of(http), "default", "list")  # curated answers quote default's documents
         return {"entries": service.curated.entries()}
 
     @router.delete("/faq/{entry_id}", summary="删除一条标准问答（须管理密钥）")

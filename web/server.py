@@ -122,7 +122,10 @@ def mount_pages(app: FastAPI, gate, service: AssistantService, settings: Setting
     from web.pages import may_manage_page, page_login, page_recorder
     from web.ui import build_demo, build_embed, launch_options
 
-    roles = (lambda kb: {"may_manage": may_manage_page(gate, kb), "record": page_recorder(gate, kb)}) if gate.users else None
+    roles = (
+        (lambda kb: {"may_manage": may_manage_page(gate, kb), "record": page_recorder(gate, kb), "gate": gate, "kb": kb})
+        if gate.users else None
+    )
     record = page_recorder(gate, DEFAULT)
     login = page_login(gate, settings, DEFAULT)
     titles = gate.bases.titles()

@@ -16,6 +16,7 @@ from ingest import IngestError
 from ingest.lifecycle import STATUSES
 from vectorstore.chroma import StoreError
 from web.course_tab import add_course_tab
+from web.dashboard import build_audit_panel, wire_audit_panel
 from web.faq_form import build_faq_form, faq_listing, wire_faq_form
 from web.guard import FailedAttempts
 from web.history import build_history, build_suggestions, conversation_turns, saved_turn, wire_history
@@ -539,7 +540,8 @@ def model_notice(service: AssistantService) -> str:
 
 def build_demo(service: AssistantService, settings=None, roles: dict | None = None, title: str = "") -> gr.Blocks:
     """The whole web page over one assistant service: the chat, 备课, and the knowledge-base tab when an admin password is
-    set or users are (`roles`: `may_manage(request)` opens the tab to an editor or admin, `record` logs what is done)."""
+    set or users are (`roles`: `may_manage(request)` opens the tab to an editor or admin, `record` logs what is done,
+    `gate` and `kb` give admins the dashboard and audit log there)."""
     with_admin = settings is not None and (bool(settings.admin_password) or roles is not None)
     with gr.Blocks(title="PolicyQA 政策问答助手", delete_cache=UPLOAD_CACHE) as demo:
         heading = f"## PolicyQA 政策问答助手 · {html.escape(title)}" if title else "## PolicyQA 政策问答助手"
@@ -555,10 +557,13 @@ def build_demo(service: AssistantService, settings=None, roles: dict | None = No
             if with_admin:
                 with gr.Tab("知识库管理", id="admin", visible=bool(settings.admin_password)) as admin_tab:
                     admin = build_admin()
+                    audit_panel = build_audit_panel() if roles is not None else None
         wire_chat(service, chat, (roles or {}).get("record"))
         wire_history(service, chat, demo)
         if with_admin:
             wire_admin(service, settings, admin, chat, roles and {**roles, "demo": demo, "tab": admin_tab})
+        if with_admin and audit_panel is not None:
+            wire_audit_panel(roles["gate"], roles["kb"], audit_panel, demo)
         demo.load(lambda: gr.Dropdown(choices=document_choices(service)), None, [chat["doc_filter"]], api_visibility="private")
     return demo
 
