@@ -9,6 +9,9 @@
     python app.py eval --corpus C --qa Q [--json OUT] [--limit N] [--baseline naive]
     python app.py course "主题" [--format docx|pptx -o FILE] [--scope section|related|all]   course material with a quiz
     python app.py bench [--passages N] [--json OUT]       speed and scale beside the textbook pipeline
+    python app.py kb create|list|remove                   knowledge bases (--kb NAME on ingest, ask, docs, remove)
+    python app.py users add|list|remove|key               users, roles and their API keys
+    python app.py audit [--since D] [--user U] [--format table|csv|json]   the audit log
 
 The server also answers /api/v1 (REST), /v1 (OpenAI-compatible), /embed and /docs.
 """
