@@ -42,15 +42,23 @@ def create_service(settings: Settings):
 
 
 @contextmanager
-def opened_gate(settings: Settings):
-    """The gate over this installation's knowledge bases, users and audit log; the log is written out at the end."""
+def opened_gate(settings: Settings, action: str | None = None, what: str = ""):
+    """The gate over this installation's knowledge bases, users and audit log; the log is written out at the end.
+
+    With `action` (a change of bases or users), a bad name or user refused inside is recorded as that action denied.
+    """
     from assistant import create_service as build
-    from assistant.bases import KnowledgeBases
+    from assistant.access import UserError
+    from assistant.bases import BaseNameError, KnowledgeBases
     from assistant.gate import Gate
 
     gate = Gate.open(KnowledgeBases(settings, build))
     try:
         yield gate
+    except (BaseNameError, UserError) as error:
+        if action:
+            gate.record(cli_actor(gate, None), "", action, f"denied: {error}"[:300], what[:200])
+        raise
     finally:
         if not gate.audit.close():
             print("提示：审计日志未能全部写入（磁盘已满或目录只读？）", file=sys.stderr)
@@ -348,9 +356,7 @@ def command_course(settings: Settings, args) -> int:
 
 
 def command_kb_create(settings: Settings, args) -> int:
-    from assistant.gate import Actor
-
-    with opened_gate(settings) as gate:
+    with opened_gate(settings, "kb_create", args.name) as gate:
         actor = cli_actor(gate, None)
         try:
             created = gate.bases.create(args.name, args.title)
@@ -377,7 +383,7 @@ def command_kb_list(settings: Settings, args) -> int:
 def command_kb_remove(settings: Settings, args) -> int:
     from assistant.bases import checked_name
 
-    with opened_gate(settings) as gate:
+    with opened_gate(settings, "kb_remove", args.name) as gate:
         actor = cli_actor(gate, None)
         checked_name(args.name)
         documents = len(gate.bases.service(args.name).store.doc_ids())
@@ -414,7 +420,7 @@ def read_password(name: str) -> str:
 def command_users_add(settings: Settings, args) -> int:
     from assistant.bases import named_bases
 
-    with opened_gate(settings) as gate:
+    with opened_gate(settings, "user_add", args.name) as gate:
         actor = cli_actor(gate, None)
         kbs = [] if args.role == "admin" else named_bases(args.kb or "default")
         missing = [k for k in kbs if not gate.bases.exists(k)]
@@ -448,7 +454,7 @@ def command_users_list(settings: Settings, args) -> int:
 
 
 def command_users_remove(settings: Settings, args) -> int:
-    with opened_gate(settings) as gate:
+    with opened_gate(settings, "user_remove", args.name) as gate:
         gate.users.remove(args.name)
         gate.record(cli_actor(gate, None), "", "user_remove", "ok", args.name)
     print(f"已删除用户 {args.name}：其密钥和网页密码立即失效")
@@ -456,7 +462,7 @@ def command_users_remove(settings: Settings, args) -> int:
 
 
 def command_users_key(settings: Settings, args) -> int:
-    with opened_gate(settings) as gate:
+    with opened_gate(settings, "user_key", args.name) as gate:
         key = gate.users.new_key(args.name)
         gate.record(cli_actor(gate, None), "", "user_key", "ok", args.name)
     print(f"已为用户 {args.name} 换发 API 密钥，旧密钥已失效。新密钥只显示这一次：", file=sys.stderr)

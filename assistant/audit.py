@@ -18,6 +18,7 @@ import logging
 import queue
 import sqlite3
 import threading
+import time
 from collections import deque
 from contextlib import closing
 from datetime import date, datetime, timedelta, timezone
@@ -31,6 +32,7 @@ MAX_HELD = 100_000
 BATCH = 500
 RETRY_SECONDS = 2.0
 STOP = object()
+PRUNE_EVERY_SECONDS = 24 * 3600
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
     id INTEGER PRIMARY KEY AUTOINCREMENT, time TEXT NOT NULL, user TEXT NOT NULL, client TEXT NOT NULL, kb TEXT NOT NULL,
@@ -69,6 +71,7 @@ class AuditLog:
         self._held: deque = deque(maxlen=MAX_HELD)
         self.dropped = 0  # events lost because more than MAX_HELD waited for the disk
         self._failing = False
+        self._pruned = 0.0
         self._writer = threading.Thread(target=self._write_forever, name="audit-writer", daemon=True)
         if writing:
             self._writer.start()
@@ -101,12 +104,18 @@ class AuditLog:
     def _open(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, timeout=30)
         db.executescript(SCHEMA)
-        if self.retention_days:
-            cutoff = (datetime.now(timezone.utc) - timedelta(days=self.retention_days)).isoformat(timespec="milliseconds")
-            with db:
-                db.execute("UPDATE prune_floor SET before = max(before, ?)", (cutoff,))
-                db.execute("DELETE FROM events WHERE time < ?", (cutoff,))
+        self._prune(db)
         return db
+
+    def _prune(self, db: sqlite3.Connection) -> None:
+        """Delete the events older than the retention days (at most once a day; never when 0)."""
+        self._pruned = time.monotonic()
+        if not self.retention_days:
+            return
+        cutoff = (datetime.now(timezone.utc) - timedelta(days=self.retention_days)).isoformat(timespec="milliseconds")
+        with db:
+            db.execute("UPDATE prune_floor SET before = max(before, ?)", (cutoff,))
+            db.execute("DELETE FROM events WHERE time < ?", (cutoff,))
 
     def _write_forever(self) -> None:
         db = None
@@ -147,6 +156,8 @@ class AuditLog:
         rows = list(self._held)
         try:
             db = db or self._open()
+            if time.monotonic() - self._pruned > PRUNE_EVERY_SECONDS:  # a server running for months prunes as it goes
+                self._prune(db)
             with db:
                 db.executemany(
                     "INSERT INTO events (time, user, client, kb, action, outcome, question, doc_ids) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows

@@ -102,6 +102,8 @@ def test_removing_a_base_asks_first_and_then_takes_only_it(two_bases, cli, monke
 def test_a_bad_base_name_is_refused_with_what_to_write(tmp_path, cli, name):
     result = cli(tmp_path / "var", "kb", "create", name, check_code=2, env=NO_SAMPLE)
     assert "知识库名称只能由小写字母、数字和下划线组成" in result.stderr
+    logged = json.loads(cli(tmp_path / "var", "audit", "--format", "json", check_code=0).stdout)[-1]
+    assert logged["action"] == "kb_create" and logged["outcome"].startswith("denied: 知识库名称只能")
     assert not (tmp_path / "var" / "etc").exists() and not (tmp_path / "etc").exists()
     asked = cli(tmp_path / "var", "ask", EXEMPTION, "--kb", name or ",", check_code=2 if name else 0, env=NO_SAMPLE)
     if name:

@@ -57,6 +57,8 @@ def test_a_bad_user_name_is_refused_and_changes_nothing(tmp_path, cli, name):
     refused = cli(data_dir, "users", "add", name, "--role", "reader", check_code=2)
     assert "用户名只能由字母、汉字、数字" in refused.stderr
     assert [u["name"] for u in json.loads(cli(data_dir, "users", "list", "--json", check_code=0).stdout)] == ["carol"]
+    logged = json.loads(cli(data_dir, "audit", "--format", "json", check_code=0).stdout)[-1]
+    assert (logged["action"], logged["question"]) == ("user_add", name[:200]) and logged["outcome"].startswith("denied: 用户名只能")
 
 
 def test_a_user_for_a_base_that_does_not_exist_or_a_taken_name_is_refused(tmp_path, cli):
