@@ -391,7 +391,8 @@ def command_kb_remove(settings: Settings, args) -> int:
             print("已取消，未删除任何内容。", file=sys.stderr)
             return 1
         gate.bases.remove(args.name)
-        gate.record(actor, args.name, "kb_remove", "ok", f"{documents} 篇文档")
+        users = gate.users.forget_base(args.name)
+        gate.record(actor, args.name, "kb_remove", "ok", f"{documents} 篇文档；用户 {'、'.join(users) or '无'} 不再可用")
     print(f"已删除知识库 {args.name}（{documents} 篇文档）")
     return 0
 

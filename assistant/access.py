@@ -162,6 +162,16 @@ class UserStore:
             raise UserError(f"没有用户 {name}")
         return key
 
+    def forget_base(self, kb: str) -> list[str]:
+        """Take a removed base out of every user's bases (a new base of that name later is not theirs); who had it."""
+        with closing(self._connect()) as db:
+            self._changing(db)
+            rows = db.execute("SELECT name, kbs FROM users").fetchall()
+            had = [(name, [k for k in split(kbs) if k != kb]) for name, kbs in rows if kb in split(kbs)]
+            db.executemany("UPDATE users SET kbs = ? WHERE name = ?", [(",".join(kept), name) for name, kept in had])
+            db.execute("COMMIT")
+        return [name for name, _ in had]
+
     def list(self) -> list[dict]:
         """Every user: name, role, bases, whether it has a page password, when it was added."""
         rows = self._rows("SELECT name, role, kbs, password_hash IS NOT NULL, created_at FROM users ORDER BY name")

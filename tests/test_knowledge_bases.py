@@ -89,8 +89,11 @@ def test_removing_a_base_asks_first_and_then_takes_only_it(two_bases, cli, monke
     monkeypatch.setattr("sys.stdin", io.StringIO("no\n"))
     kept = cli(two_bases, "kb", "remove", "zzb", check_code=1, env=NO_SAMPLE)
     assert "已取消" in kept.stderr and doc_ids_of(cli, two_bases, "zzb")
+    cli(two_bases, "users", "add", "zhang", "--role", "reader", "--kb", "zzb,rst", check_code=0)
     removed = cli(two_bases, "kb", "remove", "zzb", "--yes", check_code=0, env=NO_SAMPLE)
     assert "2 篇文档" in removed.stdout
+    users = json.loads(cli(two_bases, "users", "list", "--json", check_code=0).stdout)
+    assert users[0]["kbs"] == ["rst"], "a new base called zzb later is not zhang's"
     gone = cli(two_bases, "docs", "--kb", "zzb", check_code=1, env=NO_SAMPLE)
     assert "没有知识库 zzb" in gone.stderr
     assert not (two_bases / "kbs" / "zzb").exists() and doc_ids_of(cli, two_bases, "rst")
