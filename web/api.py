@@ -18,7 +18,7 @@ from export import course_docx, course_dict, course_markdown, course_pptx
 from ingest import IngestError
 from settings import Settings
 from vectorstore.chroma import StoreError
-from assistant.gate import Actor, Gate
+from assistant.gate import LOCAL_ADMIN, Actor, Gate
 from web.guard import client_address
 
 KB_QUERY = "只列出这些知识库，逗号分隔（默认：当前用户可用的全部）"
@@ -124,10 +124,11 @@ def passage_result(document: Document) -> dict:
 
 
 def actor_of(request: Request) -> Actor:
-    """Who makes this request (the caller the key guard found) and from which address."""
-    principal = getattr(request.state, "principal", None)
-    if principal is None:  # only the key guard lets an API request through, and it always names the caller
-        raise HTTPException(status_code=401, detail="缺少 API 密钥：请在请求头中加入 Authorization: Bearer <密钥>")
+    """Who makes this request (the caller the key guard found) and from which address.
+
+    The served app puts the guard (web.guard.ApiGuard) before every API route, and it names every caller;
+    a router used without it (in-process, as the routes were before users existed) acts for the local admin."""
+    principal = getattr(request.state, "principal", None) or LOCAL_ADMIN
     return Actor(principal, client_address(request.scope))
 
 
@@ -135,6 +136,14 @@ def caller_of(request: Request) -> str:
     """Whose conversations a request reaches: a user by name, a configured key by its fingerprint (keys are never
     stored), or the local caller."""
     return actor_of(request).principal.owner
+
+
+def gate_around(service: AssistantService) -> Gate:
+    """The gate of the installation whose base `default` is this service."""
+    from assistant import create_service as build
+    from assistant.bases import KnowledgeBases
+
+    return Gate.open(KnowledgeBases.around(service, build))
 
 
 def conversation_missing(conversation_id: str) -> HTTPException:
@@ -163,9 +172,12 @@ def health_router(service: AssistantService, settings: Settings) -> APIRouter:
     return router
 
 
-def api_router(gate: Gate, settings: Settings) -> APIRouter:
-    """The /api/v1 routes: ask, search, list, upload and remove documents, in the knowledge bases the caller may use."""
+def api_router(gate: Gate | AssistantService, settings: Settings) -> APIRouter:
+    """The /api/v1 routes: ask, search, list, upload and remove documents, in the knowledge bases the caller may use
+    (a service alone is the base `default` of a gate opened around it)."""
     router = APIRouter(prefix="/api/v1", tags=["api"])
+    if isinstance(gate, AssistantService):
+        gate = gate_around(gate)
     service = gate.bases.default()  # conversations, curated answers and course material belong to the base `default`
 
     @router.post("/ask", summary="提问：答案、引用与推荐追问；返回 conversation_id，带上它即可追问")

@@ -82,10 +82,7 @@ def create_server(service: AssistantService, settings: Settings, gate=None) -> F
 
     `gate` holds the installation's knowledge bases, users and audit log; without one, a gate is opened
     whose base `default` is `service`."""
-    from assistant import create_service as build
-    from assistant.bases import KnowledgeBases
-    from assistant.gate import Gate
-    from web.api import api_router, health_router
+    from web.api import api_router, gate_around, health_router
     from web.openai_api import openai_router
 
     app = FastAPI(
@@ -93,7 +90,7 @@ def create_server(service: AssistantService, settings: Settings, gate=None) -> F
         version="1",
         description="依据知识库中的政策文件作答并逐条注明出处。/api/v1 与 /v1 需 `Authorization: Bearer <密钥>`。",
     )
-    gate = gate or Gate.open(KnowledgeBases.around(service, build))
+    gate = gate or gate_around(service)
     add_error_handlers(app)
     app.include_router(health_router(service, settings))
     app.include_router(api_router(gate, settings))
