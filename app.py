@@ -102,10 +102,12 @@ def create_app(settings: Settings):
 
 def api_access_notice(settings: Settings) -> str:
     """What the operator should know at start about who may call the APIs."""
-    if settings.api_keys or settings.admin_keys:
-        return "接口 /api/v1 与 /v1 需要密钥（Authorization: Bearer <密钥>）。"
+    from assistant.access import UserStore
+
+    if settings.api_keys or settings.admin_keys or UserStore(Path(settings.data_dir)):
+        return "接口 /api/v1 与 /v1 需要密钥（Authorization: Bearer <密钥>：配置的密钥或 python app.py users add 发放的用户密钥）。"
     return (
-        "未配置 API 密钥（POLICYQA_API_KEYS / POLICYQA_ADMIN_KEYS）：接口 /api/v1 与 /v1 只接受本机请求"
+        "未配置 API 密钥（POLICYQA_API_KEYS / POLICYQA_ADMIN_KEYS）也没有用户（python app.py users add）：接口 /api/v1 与 /v1 只接受本机请求"
         "（经反向代理转发的请求一律拒绝；在代理后面部署请配置密钥）。"
     )
 

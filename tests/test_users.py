@@ -202,3 +202,13 @@ def test_once_a_user_exists_a_local_caller_needs_a_key(tmp_path):
         key = UserStore(tmp_path / "var").add("erin", "reader", ["default"])
         assert httpx.get(url + "/api/v1/documents").status_code == 401
         assert httpx.get(url + "/api/v1/documents", headers=bearer(key)).status_code == 200
+
+
+def test_the_start_notice_says_keys_are_needed_once_a_user_exists(tmp_path):
+    from app import api_access_notice
+    from assistant.access import UserStore
+
+    settings = make_settings(tmp_path)
+    assert "只接受本机请求" in api_access_notice(settings)
+    UserStore(tmp_path).add("erin", "reader", ["default"])
+    assert "需要密钥" in api_access_notice(settings) and "users add" in api_access_notice(settings)
