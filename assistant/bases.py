@@ -45,7 +45,8 @@ def checked_name(name: str) -> str:
     """A knowledge base name as given, when it is one (lower-case letters, digits, underscores); else BaseNameError."""
     if not isinstance(name, str) or not NAME_PATTERN.fullmatch(name):
         raise BaseNameError(
-            f"知识库名称只能由小写字母、数字和下划线组成（1–32 个字符，以字母或数字开头），如 zzb、rst_2025（收到：{str(name)[:60]!r}）"
+            "知识库名称只能由小写字母、数字和下划线组成（1–32 个字符，以字母或数字开头），如 zzb、rst_2025"
+            f"（收到：{str(name)[:60]!r}）"
         )
     return name
 

@@ -16,6 +16,11 @@ AUDIT_ROWS = 200
 AUDIT_COLUMNS = ("时间", "用户", "来源", "知识库", "操作", "结果", "问题或对象", "文件")
 
 
+def bar(x: str, y: str, title: str, x_title: str, y_title: str, elem_id: str, top=None, color=None) -> gr.BarPlot:
+    """One bar plot of the dashboard, its y axis from 0 (to `top` when given)."""
+    return gr.BarPlot(x=x, y=y, color=color, title=title, x_title=x_title, y_title=y_title, y_lim=[0, top], elem_id=elem_id)
+
+
 def build_audit_panel() -> dict:
     """The dashboard and audit log components, hidden until an admin opens the page."""
     with gr.Column(visible=False, elem_id="dashboard") as box:
@@ -23,11 +28,11 @@ def build_audit_panel() -> dict:
         base = gr.Dropdown(label="知识库", choices=[], elem_id="dashboard-kb")
         summary = gr.Markdown(elem_id="dashboard-summary")
         with gr.Row():
-            per_day = gr.BarPlot(x="day", y="questions", title="每日提问数", x_title="日期", y_title="问题数", y_lim=[0, None], elem_id="dashboard-per-day")
-            declined = gr.BarPlot(x="day", y="declined_share", title="未找到依据的比例", x_title="日期", y_title="比例", y_lim=[0, 1], elem_id="dashboard-declined")
+            per_day = bar("day", "questions", "每日提问数", "日期", "问题数", "dashboard-per-day")
+            declined = bar("day", "declined_share", "未找到依据的比例", "日期", "比例", "dashboard-declined", top=1)
         with gr.Row():
-            cited = gr.BarPlot(x="title", y="times", title="被引用最多的文件", x_title="文件", y_title="次数", y_lim=[0, None], elem_id="dashboard-cited")
-            feedback = gr.BarPlot(x="title", y="count", color="rating", title="各文件的反馈", x_title="文件", y_title="条数", y_lim=[0, None], elem_id="dashboard-feedback")
+            cited = bar("title", "times", "被引用最多的文件", "文件", "次数", "dashboard-cited")
+            feedback = bar("title", "count", "各文件的反馈", "文件", "条数", "dashboard-feedback", color="rating")
         declined_questions = gr.Dataframe(headers=["未找到依据的问题", "次数"], interactive=False, wrap=True, elem_id="dashboard-declined-questions")
         gr.Markdown("### 审计日志（最近 200 条）")
         audit_table = gr.Dataframe(headers=list(AUDIT_COLUMNS), interactive=False, wrap=True, elem_id="audit-table")
