@@ -66,7 +66,8 @@ def test_two_bases_a_reader_and_an_admin_through_the_cli_and_the_api_are_all_in_
     assert all(set(e) == EVENT_KEYS for e in events)
     zhang = [e for e in events if e["user"] == "zhang"]
     denials = [e for e in zhang if e["outcome"].startswith("denied")]
-    assert {(e["client"], e["kb"], e["action"]) for e in denials} == {("cli", "rst", "ask"), ("127.0.0.1", "rst", "ask"), ("127.0.0.1", "", "remove")}
+    assert {(e["client"], e["kb"], e["action"]) for e in denials} == {("cli", "rst", "ask"), ("127.0.0.1", "rst", "ask"), ("127.0.0.1", "zzb", "remove")}
+    assert [e["question"] for e in denials if e["action"] == "remove"] == [f"/api/v1/documents/{doc}"]
     assert all(e["question"] == ALLOWANCE for e in denials if e["action"] == "ask")
     boss_asks = [e for e in events if e["user"] == "boss" and e["action"] == "ask"]
     assert [(e["kb"], e["outcome"], e["question"]) for e in boss_asks] == [("rst", "answered", ALLOWANCE), ("zzb", "answered", EXEMPTION)]

@@ -11,6 +11,7 @@ import time
 from collections import deque
 from contextvars import ContextVar
 from dataclasses import dataclass
+from urllib.parse import parse_qs
 
 from assistant.access import Principal, key_fingerprint, key_principal
 from assistant.gate import LOCAL_ADMIN, Actor
@@ -201,7 +202,8 @@ class ApiGuard:
             principal, denied = identify(self.access, scope, self.gate.users)
             if denied:
                 who = Actor(principal or Principal("", "reader", frozenset(), "key"), client_address(scope))
-                self.gate.record(who, "", route_action(scope["method"], scope["path"]), f"denied: {denied[1]}")
+                kb = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("kb", [""])[0][:100]
+                self.gate.record(who, kb, route_action(scope["method"], scope["path"]), f"denied: {denied[1]}", scope["path"][:200])
                 await send_error(send, scope["path"], *denied)
                 return
             scope.setdefault("state", {})["principal"] = principal
