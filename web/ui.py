@@ -466,7 +466,9 @@ def wire_admin(service: AssistantService, settings, admin: dict, chat: dict, rol
         before = service.store.doc_ids()
         summary = ingest_uploads(service, list(paths or []), metadata, settings.max_upload_mb, progress)
         added = sorted(service.store.doc_ids() - before)
-        record(request, "upload", "ok" if "❌" not in summary else "error: " + summary[:200], " ".join(Path(p).name for p in paths or [])[:200], added)
+        if paths:
+            outcome = "ok" if "❌" not in summary else "error: " + summary[:200]
+            record(request, "upload", outcome, " ".join(Path(p).name for p in paths)[:200], added)
         return (summary, None, *refreshed())  # the uploaded copies are gone: the file box is emptied
 
     def on_remove(is_admin, doc_id, request: gr.Request):
