@@ -67,7 +67,7 @@ def logins(data_dir) -> list[tuple]:
     return [(e["user"], e["kb"], e["outcome"]) for e in AuditLog.reader(data_dir).events() if e["action"] == "login"]
 
 
-def test_two_logins_two_views(departments, page, browser):  # noqa: F811 - pytest fixtures
+def test_two_logins_two_views(departments, page, browser, tmp_path):  # noqa: F811 - pytest fixtures
     url, data_dir = departments
     log_in(page, url + "/kb/zzb/", "张三", READER_PASSWORD)
     answer = ask(page, EXEMPTION)
@@ -91,6 +91,12 @@ def test_two_logins_two_views(departments, page, browser):  # noqa: F811 - pytes
         listed.wait_for()
         assert other.locator("#admin-password").count() == 0 or not other.locator("#admin-password").is_visible()
         assert "中共湖北省委" not in listed.inner_text()
+        notice = tmp_path / "工伤认定时限.txt"
+        notice.write_text("关于工伤认定时限的通知\n一、认定时限\n应当自受理申请之日起60日内作出工伤认定的决定。\n", encoding="utf-8")
+        other.locator("#admin-files input[type=file]").set_input_files(notice)
+        other.locator("#admin-files").get_by_label(notice.name).wait_for()
+        other.locator("#admin-ingest").click()
+        other.locator("#admin-ingest-status", has_text="✅").wait_for(timeout=60_000)
     finally:
         other.context.close()
 
@@ -100,6 +106,9 @@ def test_two_logins_two_views(departments, page, browser):  # noqa: F811 - pytes
     assert ("张三", "zzb", "ok") in logins(data_dir) and ("李四", "rst", "ok") in logins(data_dir)
     asks = [(e["user"], e["kb"], e["question"], e["outcome"]) for e in events if e["action"] == "ask"]
     assert ("张三", "zzb", EXEMPTION, "answered") in asks and ("李四", "rst", ALLOWANCE, "answered") in asks
+    uploads = [(e["user"], e["kb"], e["question"], e["outcome"]) for e in events if e["action"] == "upload"]
+    assert uploads == [("李四", "rst", "工伤认定时限.txt", "ok")]
+    assert [e["doc_ids"] for e in events if e["action"] == "upload"][0], "the upload names the document it stored"
 
 
 def test_an_admin_sees_the_dashboard_and_the_audit_log_others_do_not(departments, page, browser, tmp_path):  # noqa: F811 - pytest fixtures
