@@ -9,6 +9,9 @@
     python app.py eval --corpus C --qa Q [--json OUT] [--limit N] [--baseline naive]
     python app.py course "主题" [--format docx|pptx -o FILE] [--scope section|related|all]   course material with a quiz
     python app.py bench [--passages N] [--json OUT]       speed and scale beside the textbook pipeline
+    python app.py kb create|list|remove                   knowledge bases (--kb NAME on ingest, ask, docs, remove)
+    python app.py users add|list|remove|key               users, roles and their API keys
+    python app.py audit [--since D] [--user U] [--format table|csv|json]   the audit log
 
 The server also answers /api/v1 (REST), /v1 (OpenAI-compatible), /embed and /docs.
 """
@@ -17,6 +20,7 @@ import argparse
 import json
 import os
 import sys
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
@@ -37,19 +41,73 @@ def create_service(settings: Settings):
     return service
 
 
+@contextmanager
+def opened_gate(settings: Settings, action: str | None = None, what: str = ""):
+    """The gate over this installation's knowledge bases, users and audit log; the log is written out at the end.
+
+    With `action` (a change of bases or users), a bad name or user refused inside is recorded as that action denied.
+    """
+    from assistant import create_service as build
+    from assistant.access import UserError
+    from assistant.bases import BaseNameError, KnowledgeBases
+    from assistant.gate import Gate
+
+    gate = Gate.open(KnowledgeBases(settings, build))
+    try:
+        yield gate
+    except (BaseNameError, UserError) as error:
+        if action:
+            gate.record(cli_actor(gate, None), "", action, f"denied: {error}"[:300], what[:200])
+        raise
+    finally:
+        if not gate.audit.close():
+            print("提示：审计日志未能全部写入（磁盘已满或目录只读？）", file=sys.stderr)
+
+
+def ensure_sample(gate) -> None:
+    """Ingest the bundled sample into an empty `default` base, saying so."""
+    report = gate.bases.ensure_sample()
+    if report is not None:
+        print(f"已导入内置示例文档：{report.documents_added} 篇，{report.passages_added} 段", file=sys.stderr)
+
+
+def cli_actor(gate, key: str | None):
+    """Who runs this command: the user of `--key`, else the local operator with every right (named by the OS account)."""
+    import getpass
+
+    from assistant.access import AccessDenied, Principal, key_principal
+    from assistant.gate import Actor
+
+    if key is None:
+        return Actor(Principal(f"cli:{getpass.getuser()}", "admin", None, "cli"), "cli")
+    settings = gate.bases.settings
+    principal = key_principal(key, settings.listed(settings.admin_keys), settings.listed(settings.api_keys), gate.users)
+    if principal is None:
+        gate.audit.record("", "cli", "", "key", "denied: API 密钥无效")
+        raise AccessDenied("API 密钥无效（用户可能已被删除，或密钥已换发）")
+    return Actor(principal, "cli")
+
+
 def create_app(settings: Settings):
-    """The whole server (web pages, REST and OpenAI-compatible APIs) over a service built from these settings."""
+    """The whole server (web pages, REST and OpenAI-compatible APIs) over the knowledge bases of these settings."""
+    from assistant import create_service as build
+    from assistant.bases import KnowledgeBases
+    from assistant.gate import Gate
     from web.server import create_server
 
-    return create_server(create_service(settings), settings)
+    gate = Gate.open(KnowledgeBases(settings, build))
+    ensure_sample(gate)
+    return create_server(gate.bases.default(), settings, gate)
 
 
 def api_access_notice(settings: Settings) -> str:
     """What the operator should know at start about who may call the APIs."""
-    if settings.api_keys or settings.admin_keys:
-        return "接口 /api/v1 与 /v1 需要密钥（Authorization: Bearer <密钥>）。"
+    from assistant.access import UserStore
+
+    if settings.api_keys or settings.admin_keys or UserStore(Path(settings.data_dir)):
+        return "接口 /api/v1 与 /v1 需要密钥（Authorization: Bearer <密钥>：配置的密钥或 python app.py users add 发放的用户密钥）。"
     return (
-        "未配置 API 密钥（POLICYQA_API_KEYS / POLICYQA_ADMIN_KEYS）：接口 /api/v1 与 /v1 只接受本机请求"
+        "未配置 API 密钥（POLICYQA_API_KEYS / POLICYQA_ADMIN_KEYS）也没有用户（python app.py users add）：接口 /api/v1 与 /v1 只接受本机请求"
         "（经反向代理转发的请求一律拒绝；在代理后面部署请配置密钥）。"
     )
 
@@ -70,7 +128,6 @@ def command_serve(settings: Settings, _args) -> int:
 def command_ingest(settings: Settings, args) -> int:
     from tqdm import tqdm
 
-    from assistant import create_service as build
     from ingest import IngestError
     from ingest.loaders import policy_files
     from ingest.metadata import SIDECAR_FIELDS, given_metadata
@@ -82,11 +139,12 @@ def command_ingest(settings: Settings, args) -> int:
     except IngestError as error:
         print(f"错误：{error}", file=sys.stderr)
         return 2
-    service = build(settings)
     paths = [Path(p) for p in args.paths]
-    with tqdm(total=len(policy_files(paths)), unit="文件", desc="导入", disable=None, file=sys.stderr) as bar:
-        with reporting_pages(lambda name, done, total: bar.set_postfix_str(f"{name} 文字识别 {done}/{total} 页")):
-            report = service.ingest(paths, progress=bar.update, metadata=given)
+    with opened_gate(settings) as gate:
+        actor = cli_actor(gate, args.key)
+        with tqdm(total=len(policy_files(paths)), unit="文件", desc="导入", disable=None, file=sys.stderr) as bar:
+            with reporting_pages(lambda name, done, total: bar.set_postfix_str(f"{name} 文字识别 {done}/{total} 页")):
+                report = gate.ingest(actor, args.kb, paths, progress=bar.update, metadata=given)
     for error in report.errors:
         print(f"错误：{error}", file=sys.stderr)
     print(
@@ -106,27 +164,25 @@ def ingest_rate(report) -> str:
 
 
 def command_docs(settings: Settings, args) -> int:
-    from assistant import create_service as build
-
-    documents = build(settings).documents(as_of=args.as_of)
+    with opened_gate(settings) as gate:
+        documents = gate.documents(cli_actor(gate, args.key), args.kb, as_of=args.as_of)
     if args.json:
         print(json.dumps(documents, ensure_ascii=False, indent=2))
         return 0
     if not documents:
         print("知识库中还没有文档。用 python app.py ingest PATH 导入。")
     for d in documents:
-        print(f"{d['doc_id']}\t{d['passages']} 段\t{d['status_label']}\t{d['title']}\t{d['source']}")
+        print(f"{d['doc_id']}\t{d['kb']}\t{d['passages']} 段\t{d['status_label']}\t{d['title']}\t{d['source']}")
     return 0
 
 
 def command_remove(settings: Settings, args) -> int:
-    from assistant import create_service as build
-
-    try:
-        removed = build(settings).remove(args.doc_id)
-    except KeyError:
-        print(f"错误：没有编号为 {args.doc_id} 的文档。用 python app.py docs 查看已有文档。", file=sys.stderr)
-        return 1
+    with opened_gate(settings) as gate:
+        try:
+            removed = gate.remove(cli_actor(gate, args.key), args.kb, args.doc_id)
+        except KeyError:
+            print(f"错误：没有编号为 {args.doc_id} 的文档。用 python app.py docs 查看已有文档。", file=sys.stderr)
+            return 1
     print(f"已删除 {args.doc_id}（{removed} 段）")
     return 0
 
@@ -184,7 +240,6 @@ def command_import_kb(settings: Settings, args) -> int:
 def command_ask(settings: Settings, args) -> int:
     from assistant import QuestionError
 
-    service = create_service(settings)
     malformed = [item for item in args.filter or [] if "=" not in item]
     if malformed:
         print(f"错误：--filter 应写成 字段=值，如 issuer=财政部（收到：{'，'.join(malformed)}）", file=sys.stderr)
@@ -195,12 +250,14 @@ def command_ask(settings: Settings, args) -> int:
     except (OSError, ValueError) as error:
         print(f"错误：无法读取对话历史 {args.history}（{error}）；应是 JSON 列表，如 [{{\"role\": \"user\", \"content\": \"……\"}}]", file=sys.stderr)
         return 2
-    try:
-        answer = service.ask(args.question, doc_ids=args.doc or None, filters=filters or None, history=history, as_of=args.as_of)
-    except QuestionError as error:
-        print(f"错误：{error}", file=sys.stderr)
-        return 2
-    answer = replace(answer, suggestions=service.suggest(answer, args.doc or None, filters or None, history, args.as_of))
+    with opened_gate(settings) as gate:
+        actor = cli_actor(gate, args.key)
+        ensure_sample(gate)
+        try:
+            answer = gate.ask(actor, args.question, args.kb, doc_ids=args.doc or None, filters=filters or None, history=history, as_of=args.as_of)
+        except QuestionError as error:
+            print(f"错误：{error}", file=sys.stderr)
+            return 2
     if args.json:
         print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
         return 0
@@ -303,12 +360,147 @@ def command_course(settings: Settings, args) -> int:
     return 0
 
 
+def command_kb_create(settings: Settings, args) -> int:
+    with opened_gate(settings, "kb_create", args.name) as gate:
+        actor = cli_actor(gate, None)
+        try:
+            created = gate.bases.create(args.name, args.title)
+        except FileExistsError:
+            gate.record(actor, args.name, "kb_create", "error: 已存在")
+            print(f"错误：知识库 {args.name} 已存在（python app.py kb list 查看）", file=sys.stderr)
+            return 1
+        gate.record(actor, args.name, "kb_create", "ok", created["title"])
+    print(f"已创建知识库 {created['name']}（{created['title']}）。导入文件：python app.py ingest PATH --kb {created['name']}")
+    return 0
+
+
+def command_kb_list(settings: Settings, args) -> int:
+    with opened_gate(settings) as gate:
+        listed = gate.bases.listing()
+    if args.json:
+        print(json.dumps(listed, ensure_ascii=False, indent=2))
+        return 0
+    for b in listed:
+        print(f"{b['name']}\t{b['title']}\t{b['documents']} 篇\t{b['passages']} 段\t{b['created_at']}")
+    return 0
+
+
+def command_kb_remove(settings: Settings, args) -> int:
+    from assistant.bases import checked_name
+
+    with opened_gate(settings, "kb_remove", args.name) as gate:
+        actor = cli_actor(gate, None)
+        checked_name(args.name)
+        documents = len(gate.bases.service(args.name).store.doc_ids())
+        if not args.yes and not confirmed(f"确定删除知识库 {args.name} 及其中 {documents} 篇文档？此操作不能撤销。输入 yes 确认："):
+            print("已取消，未删除任何内容。", file=sys.stderr)
+            return 1
+        gate.bases.remove(args.name)
+        users = gate.users.forget_base(args.name)
+        gate.record(actor, args.name, "kb_remove", "ok", f"{documents} 篇文档；用户 {'、'.join(users) or '无'} 不再可用")
+    print(f"已删除知识库 {args.name}（{documents} 篇文档）")
+    return 0
+
+
+def confirmed(prompt: str) -> bool:
+    """Whether the person at the terminal types yes (no terminal input counts as no)."""
+    print(prompt, end="", file=sys.stderr, flush=True)
+    line = sys.stdin.readline()
+    return line.strip().lower() in ("yes", "y", "是")
+
+
+def read_password(name: str) -> str:
+    """A new page password: asked twice at a terminal, else one line read from standard input."""
+    import getpass
+
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\n")
+    first = getpass.getpass(f"用户 {name} 的网页登录密码：")
+    if getpass.getpass("再输入一次：") != first:
+        from assistant.access import UserError
+
+        raise UserError("两次输入的密码不一致")
+    return first
+
+
+def command_users_add(settings: Settings, args) -> int:
+    from assistant.bases import named_bases
+
+    with opened_gate(settings, "user_add", args.name) as gate:
+        actor = cli_actor(gate, None)
+        kbs = [] if args.role == "admin" else named_bases(args.kb or "default")
+        missing = [k for k in kbs if not gate.bases.exists(k)]
+        if missing:
+            print(f"错误：没有知识库 {'、'.join(missing)}（python app.py kb list 查看，kb create 新建）", file=sys.stderr)
+            return 1
+        password = read_password(args.name) if args.password else None
+        if args.password and len(password) < 8:
+            print("错误：密码至少 8 个字符", file=sys.stderr)
+            return 2
+        key = gate.users.add(args.name, args.role, kbs, password)
+        gate.record(actor, ",".join(kbs), "user_add", "ok", f"{args.name} ({args.role})")
+    where = "全部知识库" if args.role == "admin" else "知识库 " + "、".join(kbs)
+    print(f"已添加用户 {args.name}（{args.role}，{where}）。API 密钥只显示这一次，请妥善保存：", file=sys.stderr)
+    print(key)
+    return 0
+
+
+def command_users_list(settings: Settings, args) -> int:
+    from assistant.access import UserStore
+
+    users = UserStore(Path(settings.data_dir)).list()
+    if args.json:
+        print(json.dumps(users, ensure_ascii=False, indent=2))
+        return 0
+    if not users:
+        print("还没有用户。用 python app.py users add NAME --role reader --kb 知识库 添加。")
+    for u in users:
+        print(f"{u['name']}\t{u['role']}\t{','.join(u['kbs']) or '全部'}\t{'有网页密码' if u['password'] else '无网页密码'}\t{u['created_at']}")
+    return 0
+
+
+def command_users_remove(settings: Settings, args) -> int:
+    with opened_gate(settings, "user_remove", args.name) as gate:
+        gate.users.remove(args.name)
+        gate.record(cli_actor(gate, None), "", "user_remove", "ok", args.name)
+    print(f"已删除用户 {args.name}：其密钥和网页密码立即失效")
+    return 0
+
+
+def command_users_key(settings: Settings, args) -> int:
+    with opened_gate(settings, "user_key", args.name) as gate:
+        key = gate.users.new_key(args.name)
+        gate.record(cli_actor(gate, None), "", "user_key", "ok", args.name)
+    print(f"已为用户 {args.name} 换发 API 密钥，旧密钥已失效。新密钥只显示这一次：", file=sys.stderr)
+    print(key)
+    return 0
+
+
+def command_audit(settings: Settings, args) -> int:
+    from assistant.audit import AuditLog, events_csv, events_table
+
+    events = AuditLog.reader(Path(settings.data_dir)).events(since=args.since, user=args.user)
+    if args.format == "json":
+        print(json.dumps(events, ensure_ascii=False, indent=2))
+    elif args.format == "csv":
+        print(events_csv(events), end="")
+    else:
+        print(events_table(events) if events else "（没有符合条件的审计记录）")
+    return 0
+
+
 def iso_day(value: str) -> date:
     """A YYYY-MM-DD day given on the command line."""
     try:
         return date.fromisoformat(value)
     except ValueError:
         raise argparse.ArgumentTypeError(f"日期应写成 YYYY-MM-DD，如 2021-05-01（收到：{value}）") from None
+
+
+def add_base_options(command, kb_help: str) -> None:
+    """--kb and --key on a command that reads or changes documents."""
+    command.add_argument("--kb", help=kb_help)
+    command.add_argument("--key", help="以这个 API 密钥的用户身份执行（默认：本机操作员，拥有全部权限）")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -327,13 +519,16 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("--status", help="效力状态：in_force、repealed、amended、expired、not_yet_effective（或 现行有效、已废止……）")
     ingest.add_argument("--repeals", help="本文件废止的文件：文号或标题，多个用；分隔")
     ingest.add_argument("--amends", help="本文件修订的文件：文号或标题，多个用；分隔")
+    add_base_options(ingest, "导入到这个知识库（默认 default）")
     ingest.set_defaults(run=command_ingest)
     docs = commands.add_parser("docs", help="列出知识库中的文档")
     docs.add_argument("--json", action="store_true", help="以 JSON 输出")
     docs.add_argument("--as-of", type=iso_day, help="按某日的效力状态列出，如 2021-05-01（默认今天）")
+    add_base_options(docs, "只列出这些知识库的文档，逗号分隔（默认：可用的全部）")
     docs.set_defaults(run=command_docs)
     remove = commands.add_parser("remove", help="删除一篇文档")
     remove.add_argument("doc_id")
+    add_base_options(remove, "从这个知识库删除（默认 default）")
     remove.set_defaults(run=command_remove)
     reindex = commands.add_parser("reindex", help="用当前配置的嵌入模型重建向量库（旧库照常作答，中断后可续做）")
     reindex.add_argument("--batch", type=int, default=64, help="每批计算的段落数（默认 64）")
@@ -351,6 +546,7 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--history", help="此前的对话（JSON 列表：{role, content} 或问题字符串），用于理解追问")
     ask.add_argument("--filter", action="append", metavar="KEY=VALUE", help="按元数据过滤，如 issuer=财政部、date=2020-02-06（可重复）")
     ask.add_argument("--as-of", type=iso_day, help="按某日有效的文件作答，如 2021-05-01（默认今天）")
+    add_base_options(ask, "在这些知识库中查找，逗号分隔（默认：可用的全部）")
     ask.set_defaults(run=command_ask)
     models = commands.add_parser("models", help="查看已配置和本机已有的模型，或下载模型")
     models.add_argument("--download", metavar="NAME", help="下载一个 sentence-transformers 模型到本机缓存")
@@ -382,7 +578,45 @@ def build_parser() -> argparse.ArgumentParser:
     course.add_argument("-o", "--output", help="输出文件；不给时把 Markdown 打印到屏幕")
     course.add_argument("--doc", action="append", help="只在这篇文档中查找（可重复）")
     course.set_defaults(run=command_course)
+    add_access_commands(commands)
     return parser
+
+
+def add_access_commands(commands) -> None:
+    """The kb, users and audit sub-commands."""
+    kb = commands.add_parser("kb", help="知识库：新建、列出、删除").add_subparsers(dest="kb_command", required=True)
+    created = kb.add_parser("create", help="新建一个空知识库")
+    created.add_argument("name", help="名称：小写字母、数字、下划线，如 zzb")
+    created.add_argument("--title", help="显示的标题，如 组织部")
+    created.set_defaults(run=command_kb_create)
+    listed = kb.add_parser("list", help="列出知识库及其文档数")
+    listed.add_argument("--json", action="store_true", help="以 JSON 输出")
+    listed.set_defaults(run=command_kb_list)
+    removed = kb.add_parser("remove", help="删除一个知识库及其全部文档")
+    removed.add_argument("name")
+    removed.add_argument("--yes", action="store_true", help="不再询问确认")
+    removed.set_defaults(run=command_kb_remove)
+    users = commands.add_parser("users", help="用户与角色：添加、列出、删除、换发密钥").add_subparsers(dest="users_command", required=True)
+    added = users.add_parser("add", help="添加用户并显示其 API 密钥（只显示一次）")
+    added.add_argument("name")
+    added.add_argument("--role", required=True, choices=["reader", "editor", "admin"], help="reader 只读提问，editor 还可上传删除，admin 管理一切")
+    added.add_argument("--kb", help="可使用的知识库，逗号分隔（默认 default；admin 可用全部）")
+    added.add_argument("--password", action="store_true", help="同时设置网页登录密码（终端上询问，否则从标准输入读一行）")
+    added.set_defaults(run=command_users_add)
+    listed = users.add_parser("list", help="列出用户")
+    listed.add_argument("--json", action="store_true", help="以 JSON 输出")
+    listed.set_defaults(run=command_users_list)
+    removed = users.add_parser("remove", help="删除用户（其密钥立即失效）")
+    removed.add_argument("name")
+    removed.set_defaults(run=command_users_remove)
+    rekeyed = users.add_parser("key", help="为用户换发新密钥（旧密钥立即失效）")
+    rekeyed.add_argument("name")
+    rekeyed.set_defaults(run=command_users_key)
+    audit = commands.add_parser("audit", help="审计日志：提问、检索、上传、删除、登录与拒绝访问的记录")
+    audit.add_argument("--since", type=iso_day, help="从这一天起（YYYY-MM-DD）")
+    audit.add_argument("--user", help="只看这个用户")
+    audit.add_argument("--format", choices=["table", "csv", "json"], default="table", help="table（默认）、csv 或 json")
+    audit.set_defaults(run=command_audit)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -398,6 +632,8 @@ def main(argv: list[str] | None = None) -> int:
             name = "POLICYQA_" + "_".join(str(part) for part in problem["loc"]).upper()
             print(f"设置有误：{name}={problem.get('input')!r}：{problem['msg']}", file=sys.stderr)
         return 2
+    from assistant.access import AccessDenied, UserError
+    from assistant.bases import BaseNameError, UnknownBase
     from vectorstore.chroma import StoreError
 
     try:
@@ -405,6 +641,15 @@ def main(argv: list[str] | None = None) -> int:
     except StoreError as error:
         print(f"错误：{error}", file=sys.stderr)
         return 3
+    except AccessDenied as error:
+        print(f"拒绝访问：{error}", file=sys.stderr)
+        return 4
+    except UnknownBase as error:
+        print(f"错误：没有知识库 {error.args[0]}（python app.py kb list 查看）", file=sys.stderr)
+        return 1
+    except (BaseNameError, UserError) as error:
+        print(f"错误：{error}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -158,6 +158,10 @@ class Settings(BaseSettings):
             "empty allows the app's own origin only."
         ),
     )
+    audit_retention_days: int = Field(
+        180, ge=0, le=36500,
+        description="Days the audit log keeps each event (older ones are pruned at start); 0 keeps every event.",
+    )
     max_upload_mb: int = Field(50, ge=1, le=2048, description="Largest file accepted for upload through the page or the API, in MB.")
     max_request_kb: int = Field(256, ge=1, le=65536, description="Largest JSON request body the APIs accept, in KB.")
 

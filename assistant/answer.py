@@ -1,7 +1,7 @@
 """Answers as values: the text a reader sees and the frozen citations behind it."""
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 from ingest.model import SECTION_SEPARATOR
 
@@ -39,6 +39,8 @@ class Citation:
     effective_date: str = ""
     expiry_date: str = ""
     replaced_by: str = ""
+    # The knowledge base the cited passage is stored in ('' for a service outside any).
+    kb: str = ""
     # The 1-based page of the source file the quoted words stand on (PDF, OFD, scans); 0 for an unpaged source.
     page: int = 0
 
@@ -105,6 +107,12 @@ class Answer:
             "source": self.source,
             "suggestions": list(self.suggestions),
         }
+
+    def in_base(self, kb: str) -> "Answer":
+        """The answer with every citation and related passage marked as stored in knowledge base `kb`."""
+        return replace(
+            self, citations=tuple(replace(c, kb=kb) for c in self.citations), related=tuple(replace(c, kb=kb) for c in self.related)
+        )
 
     @classmethod
     def from_dict(cls, data: Mapping) -> "Answer":

@@ -34,10 +34,12 @@ def uses_score_fusion(settings, embeddings) -> bool:
     return settings.dense_weight == "auto" and embeddings.label == E5_MODEL and dense_weight(settings, embeddings) != 0
 
 
-def create_service(settings, embeddings=None) -> AssistantService:
+def create_service(settings, embeddings=None, client=None, name: str = "default") -> AssistantService:
     """Build the store, the embedding model and the retriever from the settings.
 
-    `embeddings`, when given, stands in for the configured model (a benchmark's sampled one).
+    `embeddings`, when given, stands in for the configured model (a benchmark's sampled one, or the model
+    already loaded for another knowledge base); `client` is a Chroma client already open on the store;
+    `name` is the knowledge base the service answers for (its citations carry it).
     """
     from vectorstore.embeddings import make_embeddings
     from vectorstore.migrate import answering_collection
@@ -46,7 +48,7 @@ def create_service(settings, embeddings=None) -> AssistantService:
 
     embeddings = embeddings or make_embeddings(settings)
     with translated_errors(settings.chroma_url, Path(settings.data_dir)):
-        client = chroma_client(settings)
+        client = client or chroma_client(settings)
         previous = answering_collection(client, settings.collection, collection_name(settings.collection, embeddings.label))
     pending = None
     if previous is not None:  # the store was built with another model and is not re-embedded yet
@@ -71,7 +73,7 @@ def create_service(settings, embeddings=None) -> AssistantService:
     )
     service = AssistantService(
         settings, store, retriever, llm=make_llm(settings), reranker=make_reranker(settings),
-        lifecycles=Lifecycles(store.documents, corrections, version=store.version),
+        lifecycles=Lifecycles(store.documents, corrections, version=store.version), name=name,
     )
     service.reindex_pending = pending
     return service

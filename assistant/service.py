@@ -55,9 +55,11 @@ class AssistantService:
     """Ingest, list, remove and ask, over one passage store and one retriever."""
 
     def __init__(
-        self, settings, store: PassageStore, retriever: HybridRetriever, llm=None, reranker=None, lifecycles: Lifecycles | None = None
+        self, settings, store: PassageStore, retriever: HybridRetriever, llm=None, reranker=None, lifecycles: Lifecycles | None = None,
+        name: str = "default",
     ) -> None:
         self.settings = settings
+        self.name = name  # the knowledge base this service answers for
         self.lifecycles = lifecycles or Lifecycles(store.documents, version=store.version)
         self._in_force: tuple[tuple, list[str] | None] | None = None  # the documents searched, for one version and day
         self.store = store
@@ -115,6 +117,10 @@ class AssistantService:
         as_of: date | None = None,
     ) -> Reply:
         """The answer and the retrieved passages it was composed from (one retrieval)."""
+        reply = self._reply(question, doc_ids, filters, history, as_of)
+        return Reply(reply.answer.in_base(self.name), reply.passages)
+
+    def _reply(self, question, doc_ids, filters, history, as_of) -> Reply:
         day = as_of or date.today()
         curated = self._curated(question, doc_ids, filters, history, day)
         if curated is not None:
@@ -133,6 +139,10 @@ class AssistantService:
         as_of: date | None = None,
     ) -> Iterator[str | Reply]:
         """The model's answer text as it arrives, then one Reply: the checked answer and the passages retrieved for it."""
+        for piece in self._stream(question, doc_ids, filters, history, as_of):
+            yield Reply(piece.answer.in_base(self.name), piece.passages) if isinstance(piece, Reply) else piece
+
+    def _stream(self, question, doc_ids, filters, history, as_of) -> Iterator[str | Reply]:
         day = as_of or date.today()
         curated = self._curated(question, doc_ids, filters, history, day)
         if curated is not None:
@@ -301,9 +311,9 @@ class AssistantService:
             return [self.retriever.as_document(p.passage_id) for p in self.store.passages_of(doc_id) if p.section == section]
 
     def documents(self, as_of: date | None = None) -> list[dict]:
-        """The stored documents with their passage counts and their lifecycle on a day (default today)."""
+        """The stored documents with their passage counts, their lifecycle on a day (default today) and their base."""
         day = as_of or date.today()
-        return [{**d, **self.lifecycles.describe(d["doc_id"], day)} for d in self.store.documents()]
+        return [{**d, **self.lifecycles.describe(d["doc_id"], day), "kb": self.name} for d in self.store.documents()]
 
     def correct_lifecycle(self, doc_id: str, fields: dict) -> dict:
         """Correct a stored document's lifecycle fields (kept across re-ingest); its listing as corrected, today.
@@ -361,7 +371,7 @@ class AssistantService:
         documents = self._retrieve(clean_question(query), self.in_force(doc_ids, day), check_filters(filters), k)
         for document in documents:
             facts = self.lifecycles.describe(document.metadata["doc_id"], day)
-            document.metadata.update({k: facts[k] for k in ("status", "status_label", "replaced_by")})
+            document.metadata.update({k: facts[k] for k in ("status", "status_label", "replaced_by")}, kb=self.name)
         return documents
 
     def _retrieve(

@@ -229,7 +229,7 @@ def test_openapi_docs_list_every_route(api):
 
 def test_openai_client_gets_a_cited_answer(api):
     client = openai.OpenAI(base_url=api + "/v1", api_key=READ)
-    assert [m.id for m in client.models.list()] == ["policyqa"]
+    assert [m.id for m in client.models.list()] == ["policyqa", "policyqa/default"]  # every base, then each one (#22)
     completion = client.chat.completions.create(model="policyqa", messages=[{"role": "user", "content": EXEMPTION}])
     content = completion.choices[0].message.content
     assert TRUE_QUOTE in content and "来源：" in content and "[1] 《" in content

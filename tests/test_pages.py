@@ -114,3 +114,16 @@ def test_a_removed_document_takes_its_pages_with_it(tmp_path, fresh_service):
         with pytest.raises(KeyError):
             fresh_service.page_image(doc_id, 1)
     assert not list((Path(fresh_service.settings.data_dir) / "pages").glob("*.json"))
+
+
+def test_the_page_fetches_its_images_only_at_addresses_it_signed(paged):
+    from web.page_links import PageLinks
+
+    url, service, folder = paged
+    citation = service.ask(EXEMPTION).citations[0]
+    signed = PageLinks.of(service.settings.data_dir).url(citation)
+    assert signed.startswith("/page-images/default/") and httpx.get(url + signed, timeout=60).status_code == 200
+    forged = signed.rsplit("sig=", 1)[0] + "sig=" + "0" * 32
+    assert httpx.get(url + forged, timeout=30).status_code == 403
+    widened = signed.replace(f"end={citation.end}", f"end={citation.end + 1}")
+    assert httpx.get(url + widened, timeout=30).status_code == 403

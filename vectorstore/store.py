@@ -35,6 +35,7 @@ class PassageStore:
 
     def __init__(self, chroma: ChromaCollections, documents_dir: Path) -> None:
         self.vectors, self.server_url, self._passages_collection = chroma.vectors, chroma.server_url, chroma.passages
+        self.client = chroma.client
         self.collection_name = chroma.passages.name
         self.folder = Path(documents_dir).parent
         self.folder.mkdir(parents=True, exist_ok=True)

@@ -4,15 +4,21 @@ Written as plain ASGI middleware so that a missing key is refused before the bod
 validated, and an oversized body is refused before it is held in memory.
 """
 
-import hmac
 import ipaddress
 import json
 import threading
 import time
 from collections import deque
+from contextvars import ContextVar
 from dataclasses import dataclass
+from urllib.parse import parse_qs
+
+from assistant.access import Principal, key_fingerprint, key_principal
+from assistant.gate import LOCAL_ADMIN, Actor
 
 API_PREFIXES = ("/api/v1", "/v1")
+# The address of the request being handled, for the page's login check (Gradio passes it only the name and password).
+CLIENT: ContextVar[str] = ContextVar("policyqa_client", default="")
 WRITE_ROUTES = ("/api/v1/documents", "/api/v1/faq")
 WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 
@@ -96,30 +102,44 @@ def bearer_key(scope: dict) -> str | None:
     return key.strip() if scheme.lower() == "bearer" and key.strip() else None
 
 
-def known(key: str, keys: tuple[str, ...]) -> bool:
-    """Whether a key is among these, compared in constant time."""
-    return any(hmac.compare_digest(key.encode(), k.encode()) for k in keys)
+def route_action(method: str, path: str) -> str:
+    """The audit log's action for an API request: ask, search, upload, remove, correct, list, or api."""
+    if path.endswith("/ask") or path.endswith("/chat/completions"):
+        return "ask"
+    if path.endswith("/search"):
+        return "search"
+    if path.startswith("/api/v1/documents"):
+        return {"POST": "upload", "DELETE": "remove", "PATCH": "correct"}.get(method, "list")
+    return "api"
 
 
-def refusal(access: Access, scope: dict) -> tuple[int, str] | None:
-    """Why this API request may not go on (status, message), or None when it may."""
-    if access.open_on_loopback:
+def identify(access: Access, scope: dict, users) -> tuple[Principal | None, tuple[int, str] | None]:
+    """Who makes this API request, and why it may not go on (status, message), or None when it may.
+
+    With no key configured and no user added, a caller on this machine is the local admin (as before users
+    existed); once a user exists every request needs a key.
+    """
+    if access.open_on_loopback and not users:
         if is_local_request(scope):
-            return None
-        return 403, (
+            return LOCAL_ADMIN, None
+        return None, (403, (
             "未配置 API 密钥，接口只接受本机直接请求（经反向代理转发的请求不算本机）；"
-            "请设置 POLICYQA_API_KEYS / POLICYQA_ADMIN_KEYS"
-        )
+            "请设置 POLICYQA_API_KEYS / POLICYQA_ADMIN_KEYS，或用 python app.py users add 添加用户"
+        ))
     key = bearer_key(scope)
     if key is None:
-        return 401, "缺少 API 密钥：请在请求头中加入 Authorization: Bearer <密钥>"
-    if known(key, access.admin_keys):
-        return None
-    if not known(key, access.read_keys):
-        return 401, "API 密钥无效"
-    if is_write(scope["method"], scope["path"]):
-        return 403, "此密钥只能读取；增删文档需要管理密钥（POLICYQA_ADMIN_KEYS）"
-    return None
+        return None, (401, "缺少 API 密钥：请在请求头中加入 Authorization: Bearer <密钥>")
+    principal = key_principal(key, access.admin_keys, access.read_keys, users)
+    if principal is None:
+        return Principal("unknown-key:" + key_fingerprint(key)[:12], "reader", frozenset(), "key"), (401, "API 密钥无效")
+    if is_write(scope["method"], scope["path"]) and principal.role == "reader":
+        return principal, (403, "此密钥只能读取；增删文档需要编辑或管理权限（POLICYQA_ADMIN_KEYS，或 users add --role editor）")
+    return principal, None
+
+
+def client_address(scope: dict) -> str:
+    """The caller's address as the server sees it (the proxy's X-Forwarded-For where the proxy is trusted)."""
+    return (scope.get("client") or ("", 0))[0]
 
 
 def content_length(scope: dict) -> int | None:
@@ -152,11 +172,16 @@ async def send_error(send, path: str, status: int, message: str) -> None:
 
 
 class ApiGuard:
-    """Refuses API requests without the right key, and bodies over their limit, before any route runs."""
+    """Refuses API requests without the right key, and bodies over their limit, before any route runs.
 
-    def __init__(self, app, access: Access) -> None:
+    Each refusal is recorded in the gate's audit log; an API request let through carries its caller
+    (`scope["state"]["principal"]`) for the routes, which check the knowledge bases it asks for.
+    """
+
+    def __init__(self, app, access: Access, gate) -> None:
         self.app = app
         self.access = access
+        self.gate = gate
 
     def body_limit(self, scope) -> int | None:
         """The most bytes this request may send: API calls and uploads by their own limits, the page's calls by its."""
@@ -167,14 +192,21 @@ class ApiGuard:
         return None
 
     async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "http":
+            CLIENT.set(client_address(scope))
         limit = self.body_limit(scope) if scope["type"] == "http" and scope["method"] != "OPTIONS" else None
         if limit is None:
             await self.app(scope, receive, send)
             return
-        denied = refusal(self.access, scope) if is_api(scope["path"]) else None
-        if denied:
-            await send_error(send, scope["path"], *denied)
-            return
+        if is_api(scope["path"]):
+            principal, denied = identify(self.access, scope, self.gate.users)
+            if denied:
+                who = Actor(principal or Principal("", "reader", frozenset(), "key"), client_address(scope))
+                kb = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("kb", [""])[0][:100]
+                self.gate.record(who, kb, route_action(scope["method"], scope["path"]), f"denied: {denied[1]}", scope["path"][:200])
+                await send_error(send, scope["path"], *denied)
+                return
+            scope.setdefault("state", {})["principal"] = principal
         size = f"{limit // 1024} KB" if limit < 1 << 20 else f"{limit >> 20} MB"
         too_large = f"文件过大：上限 {size}" if is_write(scope["method"], scope["path"]) else f"请求体过大：上限 {size}"
         declared = content_length(scope)

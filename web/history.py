@@ -13,21 +13,10 @@ import gradio as gr
 
 from assistant import Answer, AssistantService, Reply
 from assistant.conversations import ConversationNotFound
+from web.page_links import PageLinks, page_secret
 from web.render import render_answer
 
 SUGGESTION_BUTTONS = 3
-SECRET_FILE = "page-state.secret"
-
-
-def page_secret(data_dir: Path) -> str:
-    """The key the browser's saved state is encrypted with, kept under the data folder so restarts can read it."""
-    path = Path(data_dir) / SECRET_FILE
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_hex(16), encoding="utf-8")
-    return path.read_text(encoding="utf-8").strip()
-
-
 def build_history(service: AssistantService) -> dict:
     """The side panel's components and the browser-kept state (inside an open column)."""
     with gr.Accordion("我的对话", open=True, elem_id="history-panel"):
@@ -84,7 +73,7 @@ def reopened(service: AssistantService, owner: str, conversation_id: str | None)
         answer = Answer.from_dict(turn["answer"])
         messages += [
             {"role": "user", "content": turn["question"]},
-            {"role": "assistant", "content": render_answer(answer, index, cited_texts_of(service, answer))},
+            {"role": "assistant", "content": render_answer(answer, index, cited_texts_of(service, answer), PageLinks.of(service.settings.data_dir).url)},
         ]
         turns.append((turn["question"], Reply(answer)))
     return messages, turns, list(turns[-1][1].answer.suggestions) if turns else []

@@ -11,13 +11,15 @@ import uuid
 from collections.abc import Iterator
 from typing import Literal
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from assistant import Answer, AssistantService, QuestionError
+from assistant import Answer, QuestionError
 from assistant.answer import citation_dict
+from assistant.gate import Gate
+from web.api import actor_of
 
 MODEL_ID = "policyqa"
 STREAM_PIECE_CHARS = 24
@@ -97,19 +99,31 @@ def sse(data: dict) -> str:
     return f"data: {json.dumps(data, ensure_ascii=False)}\n\n"
 
 
-def openai_router(service: AssistantService) -> APIRouter:
+def base_of_model(model: str) -> str | None:
+    """The knowledge base a model name asks: `policyqa/NAME` that base, anything else every base the caller may read."""
+    return model.split("/", 1)[1] if model.startswith(MODEL_ID + "/") else None
+
+
+def openai_router(gate: Gate) -> APIRouter:
     """POST /v1/chat/completions and GET /v1/models."""
     router = APIRouter(prefix="/v1", tags=["openai"])
 
-    @router.get("/models", summary="OpenAI 兼容：模型列表")
-    def models() -> dict:
-        return {"object": "list", "data": [{"id": MODEL_ID, "object": "model", "created": 0, "owned_by": "policyqa"}]}
+    @router.get("/models", summary="OpenAI 兼容：模型列表（policyqa 问全部可用知识库，policyqa/名称 问其中一个）")
+    def models(http: Request) -> dict:
+        names = [b["name"] for b in gate.knowledge_bases(actor_of(http))]
+        return {"object": "list", "data": [
+            {"id": model, "object": "model", "created": 0, "owned_by": "policyqa"}
+            for model in [MODEL_ID, *(f"{MODEL_ID}/{n}" for n in names)]
+        ]}
 
     @router.post("/chat/completions", summary="OpenAI 兼容：对话（可流式）")
-    async def chat(request: ChatRequest):
+    async def chat(request: ChatRequest, http: Request):
         question, history = question_and_history(request)
+        actor = actor_of(http)
         try:
-            answer = await run_in_threadpool(service.ask, question, history=history)
+            answer = await run_in_threadpool(
+                gate.ask, actor, question, base_of_model(request.model), history=history, suggest=False
+            )
         except QuestionError as error:
             raise HTTPException(status_code=422, detail=str(error)) from error
         if request.stream:

@@ -3,7 +3,6 @@
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from urllib.parse import quote
 
 from langchain_core.documents import Document
 
@@ -11,8 +10,6 @@ from assistant.answer import Answer, Citation
 from export.markdown import escape, own
 
 CONTEXT_CHARS = 400
-# Where the page's 「查看原文页」 images are served (web.api.page_images_router).
-PAGE_IMAGES = "/page-images"
 # The chat renders Markdown (and $$ maths) around our HTML: every character that could start markup,
 # a link, an image or an autolink becomes a character reference, so document text shows as written.
 AS_TEXT = str.maketrans({c: f"&#{ord(c)};" for c in "&<>\"'\\`*_[]()!~#|$:"})
@@ -91,7 +88,7 @@ def document_facts(citation: Citation) -> str:
     return f"<p><small>{' · '.join(facts)}</small></p>" if facts else ""
 
 
-def render_citation(citation: Citation, turn: int = 0, context: str = "", open_: bool = False) -> str:
+def render_citation(citation: Citation, turn: int = 0, context: str = "", open_: bool = False, page_link=None) -> str:
     """One citation as an expandable block: document, section, the passage with its quote marked, its surroundings."""
     heading = f"[{citation.n}] 《{as_text(citation.title)}》"
     section = as_text(citation.section) or "正文"
@@ -108,38 +105,35 @@ def render_citation(citation: Citation, turn: int = 0, context: str = "", open_:
         f"{document_facts(citation)}"
         f"<blockquote>{highlight_quotes(citation)}</blockquote>"
         f"{around}"
-        f"{source_page(citation)}"
+        f"{source_page(citation, page_link)}"
         f"<p><small>来源文件：{as_text(Path(citation.source).name)}</small></p>"
         "</details>"
     )
 
 
-def page_image_url(citation: Citation) -> str:
-    """The address of the citation's page image, the cited passage boxed on it."""
-    return f"{PAGE_IMAGES}/{quote(citation.doc_id)}/{citation.page}.png?start={citation.start}&end={citation.end}"
-
-
-def source_page(citation: Citation) -> str:
-    """「查看原文页」: the page of the source file the quoted words stand on, the passage boxed (PDF, OFD, scans)."""
-    if not citation.page:
+def source_page(citation: Citation, page_link) -> str:
+    """「查看原文页」: the page of the source file the quoted words stand on, the passage boxed (PDF, OFD, scans);
+    `page_link(citation)` gives its address (web.page_links), none where the page cannot fetch one."""
+    if not citation.page or page_link is None:
         return ""
     return (
         f'<details class="source-page"><summary>查看原文页（第 {citation.page} 页）</summary>'
-        f'<img loading="lazy" src="{page_image_url(citation)}" alt="原文第 {citation.page} 页，引文已框出" '
+        f'<img loading="lazy" src="{page_link(citation)}" alt="原文第 {citation.page} 页，引文已框出" '
         'style="max-width:100%;border:1px solid #ccc"></details>'
     )
 
 
-def render_answer(answer: Answer, turn: int = 0, texts: Mapping[str, str] | None = None) -> str:
+def render_answer(answer: Answer, turn: int = 0, texts: Mapping[str, str] | None = None, page_link=None) -> str:
     """The whole chat message for an answer: its text, then its citations or the possibly related passages.
 
-    `texts` maps document ids to their stored text, for reading each passage in its surroundings.
+    `texts` maps document ids to their stored text, for reading each passage in its surroundings;
+    `page_link(citation)` the address of a cited page's image (「查看原文页」).
     """
     texts = texts or {}
 
     def block(citation: Citation, open_: bool = False) -> str:
         context = surrounding_text(texts[citation.doc_id], citation) if citation.doc_id in texts else ""
-        return render_citation(citation, turn, context, open_)
+        return render_citation(citation, turn, context, open_, page_link)
 
     if answer.citations:
         body = link_markers(escaped_lines(answer.text), turn, {c.n for c in answer.citations})

@@ -10,6 +10,8 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from starlette.exceptions import HTTPException
 
 from assistant import AssistantService
+from assistant.access import AccessDenied
+from assistant.bases import BaseNameError, UnknownBase
 from settings import Settings
 from vectorstore.chroma import StoreError, StoreWriteError
 from web.guard import Access, ApiGuard, FrameRules, error_body
@@ -49,11 +51,23 @@ def add_error_handlers(app: FastAPI) -> None:
     async def store_error(request: Request, error: StoreError):
         return error_response(request, 507 if isinstance(error, StoreWriteError) else 503, str(error))
 
+    async def denied(request: Request, error: AccessDenied):
+        return error_response(request, 403, f"拒绝访问：{error}")
+
+    async def unknown_base(request: Request, error: UnknownBase):
+        return error_response(request, 404, f"没有知识库 {error.args[0]}")
+
+    async def bad_base_name(request: Request, error: BaseNameError):
+        return error_response(request, 422, str(error))
+
     async def undecodable(request: Request, error: UnicodeError):
         return error_response(request, 422, "请求中含有无法识别的字符（如孤立的 UTF-16 代理项 \\ud800）：请去掉后重试")
 
     app.add_exception_handler(HTTPException, http_error)
     app.add_exception_handler(UnicodeError, undecodable)
+    app.add_exception_handler(AccessDenied, denied)
+    app.add_exception_handler(UnknownBase, unknown_base)
+    app.add_exception_handler(BaseNameError, bad_base_name)
     app.add_exception_handler(RequestValidationError, invalid_request)
     app.add_exception_handler(StoreError, store_error)
 
@@ -63,32 +77,33 @@ def error_response(request: Request, status: int, message: str, headers: dict | 
     return JSONResponse(content=json.loads(error_body(request.url.path, status, message)), status_code=status, headers=headers)
 
 
-def create_server(service: AssistantService, settings: Settings) -> FastAPI:
-    """The FastAPI application serving the APIs under /api/v1 and /v1, the chat at / and /embed."""
-    from web.api import api_router, health_router, page_images_router
+def create_server(service: AssistantService, settings: Settings, gate=None) -> FastAPI:
+    """The FastAPI application serving the APIs under /api/v1 and /v1, the chat at / and /embed.
+
+    `gate` holds the installation's knowledge bases, users and audit log; without one, a gate is opened
+    whose base `default` is `service`."""
+    from web.api import api_router, gate_around, health_router, page_images_router
     from web.openai_api import openai_router
-    from web.ui import build_demo, build_embed, launch_options
 
     app = FastAPI(
         title="PolicyQA 政策问答助手 API",
         version="1",
         description="依据知识库中的政策文件作答并逐条注明出处。/api/v1 与 /v1 需 `Authorization: Bearer <密钥>`。",
     )
+    gate = gate or gate_around(service)
     add_error_handlers(app)
     app.include_router(health_router(service, settings))
-    app.include_router(api_router(service, settings))
-    app.include_router(page_images_router(service))
-    app.include_router(openai_router(service))
-    logins = settings.logins() or None
+    app.include_router(api_router(gate, settings))
+    app.include_router(page_images_router(gate, settings))
+    app.include_router(openai_router(gate))
 
     @app.get("/embed", include_in_schema=False)
     def embed_without_slash(request: Request) -> RedirectResponse:
         query = f"?{request.url.query}" if request.url.query else ""
         return RedirectResponse(f"embed/{query}", status_code=307)  # relative: right behind a proxy that adds a prefix too
 
-    gr.mount_gradio_app(app, build_embed(service, settings), path="/embed", auth=logins, **launch_options(settings))
-    gr.mount_gradio_app(app, build_demo(service, settings), path="/", auth=logins, **launch_options(settings))
-    app.add_middleware(ApiGuard, access=access_of(settings))
+    mount_pages(app, gate, service, settings)
+    app.add_middleware(ApiGuard, access=access_of(settings), gate=gate)
     app.add_middleware(FrameRules, embed_origins=settings.listed(settings.embed_origins))
     app.add_middleware(
         CORSMiddleware,
@@ -97,3 +112,36 @@ def create_server(service: AssistantService, settings: Settings) -> FastAPI:
         allow_headers=["Authorization", "Content-Type"],
     )
     return app
+
+
+def mount_pages(app: FastAPI, gate, service: AssistantService, settings: Settings) -> None:
+    """The pages: `/` and `/embed` over the base `default`, `/kb/NAME/` over each other base registered now."""
+    from assistant.bases import DEFAULT
+    from web.pages import may_manage_page, page_login, page_recorder
+    from web.ui import build_demo, build_embed, launch_options
+
+    roles = (
+        (lambda kb: {"may_manage": may_manage_page(gate, kb), "record": page_recorder(gate, kb), "gate": gate, "kb": kb})
+        if gate.users else None
+    )
+    record = page_recorder(gate, DEFAULT)
+    login = page_login(gate, settings, DEFAULT)
+    titles = gate.bases.titles()
+    for name in gate.bases.names():
+        if name == DEFAULT:
+            continue
+        app.add_api_route(f"/kb/{name}", redirect_to(f"{name}/"), include_in_schema=False)
+        page = build_demo(gate.bases.service(name), settings, roles(name) if roles else None, titles.get(name, name))
+        gr.mount_gradio_app(app, page, path=f"/kb/{name}", auth=page_login(gate, settings, name), **launch_options(settings))
+    gr.mount_gradio_app(app, build_embed(service, settings, record), path="/embed", auth=login, **launch_options(settings))
+    demo = build_demo(service, settings, roles(DEFAULT) if roles else None, titles.get(DEFAULT, "") if len(titles) > 1 else "")
+    gr.mount_gradio_app(app, demo, path="/", auth=login, **launch_options(settings))
+
+
+def redirect_to(target: str):
+    """A route answering with a redirect to `target` (relative, so right behind a proxy that adds a prefix)."""
+
+    def redirect() -> RedirectResponse:
+        return RedirectResponse(target, status_code=307)
+
+    return redirect

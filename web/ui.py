@@ -18,10 +18,12 @@ from ingest.loaders import DOCUMENT_SUFFIXES
 from ingest.ocr import reporting_pages
 from vectorstore.chroma import StoreError
 from web.course_tab import add_course_tab
+from web.dashboard import build_audit_panel, wire_audit_panel
 from web.faq_form import build_faq_form, faq_listing, wire_faq_form
 from web.guard import FailedAttempts
 from web.history import build_history, build_suggestions, conversation_turns, saved_turn, wire_history
 from web.history import cited_texts_of as cited_texts
+from web.page_links import PageLinks
 from web.render import conversation_markdown, escaped_lines, render_answer, render_evidence
 
 log = logging.getLogger(__name__)
@@ -100,12 +102,12 @@ def answer_messages(
     service: AssistantService, question: str, turns: list, doc_ids: list[str] | None = None, as_of=None
 ) -> Iterator[tuple[str, Reply | str]]:
     """The assistant's message as it grows (a model's raw text, then the checked answer), with what it stands for."""
-    turn = len(turns)
+    turn, links = len(turns), PageLinks.of(service.settings.data_dir)
     try:
         day = chosen_day(as_of)
         for piece in service.ask_stream(question, doc_ids=doc_ids or None, history=conversation_turns(turns), as_of=day):
             if isinstance(piece, Reply):
-                yield render_answer(piece.answer, turn, cited_texts(service, piece.answer)), piece
+                yield render_answer(piece.answer, turn, cited_texts(service, piece.answer), links.url), piece
             else:
                 yield escaped_lines(piece) + " ▌", piece
     except QuestionError as error:
@@ -220,18 +222,34 @@ def build_chat(service: AssistantService, compact: bool = False) -> dict:
     }
 
 
-def wire_chat(service: AssistantService, parts: dict) -> None:
-    """Connect the chat's events to the service."""
+def recorded(steps: Iterator, done, request, record) -> Iterator:
+    """Pass a turn's steps on; once it is over, record the question asked in the audit log (when there is a log)."""
+    last = None
+    for last in steps:
+        yield last
+    if record is None or last is None or len(last[2]) <= len(done or []):
+        return
+    question, outcome = last[2][-1]
+    answer = answer_of(outcome)
+    if isinstance(answer, Answer):
+        cited = list(dict.fromkeys(c.doc_id for c in answer.citations))
+        record(request, "ask", "refused" if answer.refused else "answered", question, cited)
+    else:
+        record(request, "ask", f"error: {answer}"[:200], question)
+
+
+def wire_chat(service: AssistantService, parts: dict, record=None) -> None:
+    """Connect the chat's events to the service; `record(request, action, outcome, question, doc_ids)` logs each ask."""
     chatbot, question, turns, doc_filter = parts["chatbot"], parts["question"], parts["turns"], parts["doc_filter"]
 
-    def on_submit(text, history, doc_ids, done, day):
-        yield from respond(service, text, history, doc_ids, done, day)
+    def on_submit(text, history, doc_ids, done, day, request: gr.Request):
+        yield from recorded(respond(service, text, history, doc_ids, done, day), done, request, record)
 
-    def on_example(history, doc_ids, done, day, event: gr.SelectData):
-        yield from respond(service, event.value["text"], history, doc_ids, done, day)
+    def on_example(history, doc_ids, done, day, event: gr.SelectData, request: gr.Request):
+        yield from recorded(respond(service, event.value["text"], history, doc_ids, done, day), done, request, record)
 
-    def on_suggestion(suggested, history, doc_ids, done, day):
-        yield from respond(service, suggested, history, doc_ids, done, day)
+    def on_suggestion(suggested, history, doc_ids, done, day, request: gr.Request):
+        yield from recorded(respond(service, suggested, history, doc_ids, done, day), done, request, record)
 
     def saved(done, kept, doc_ids, day, request: gr.Request):
         try:
@@ -416,9 +434,11 @@ def ingest_one_upload(service: AssistantService, path: Path, metadata: dict, max
     return f"- ✅ {name}：{outcome}" + "".join(f"；⚠️ {e}" for e in report.errors)
 
 
-def wire_admin(service: AssistantService, settings, admin: dict, chat: dict) -> None:
-    """Connect the knowledge-base tab; every action checks the session was unlocked with the admin password."""
+def wire_admin(service: AssistantService, settings, admin: dict, chat: dict, roles: dict | None = None) -> None:
+    """Connect the knowledge-base tab; every action checks the session was unlocked with the admin password, or by
+    the logged-in user's role (`roles`: `demo`, `tab`, `may_manage(request)` and `record`, when users are set up)."""
     unlocked = admin["unlocked"]
+    record = (roles or {}).get("record") or (lambda *_: None)
     listings = [admin["table"], admin["doomed"], chat["doc_filter"], admin["feedback_table"]]
 
     def refreshed(removed: bool = False):
@@ -445,21 +465,42 @@ def wire_admin(service: AssistantService, settings, admin: dict, chat: dict) -> 
         attempts.succeeded(caller)
         return (True, gr.Column(visible=False), gr.Column(visible=True), "", *refreshed())
 
-    def on_ingest(is_admin, paths, title, issuer, date, doc_number, *lifecycle, progress=gr.Progress()):  # noqa: B008 - how Gradio passes a progress bar
+    def on_ingest(is_admin, paths, title, issuer, date, doc_number, request: gr.Request, *lifecycle, progress=gr.Progress()):  # noqa: B008 - how Gradio passes a progress bar
         if not is_admin:
             return ("请先解锁。", *[gr.skip()] * 5)
         metadata = {"title": title, "issuer": issuer, "date": date, "doc_number": doc_number, **given_lifecycle_fields(lifecycle)}
+        before = service.store.doc_ids()
         summary = ingest_uploads(service, list(paths or []), metadata, settings.max_upload_mb, progress)
+        added = sorted(service.store.doc_ids() - before)
+        if paths:
+            outcome = "ok" if "❌" not in summary else "error: " + summary[:200]
+            record(request, "upload", outcome, " ".join(Path(p).name for p in paths)[:200], added)
         return (summary, None, *refreshed())  # the uploaded copies are gone: the file box is emptied
 
-    def on_remove(is_admin, doc_id):
+    def on_remove(is_admin, doc_id, request: gr.Request):
         if not is_admin or not doc_id:
             return ("请先解锁并选择文件。" if not is_admin else "请先选择要删除的文件。", *[gr.skip()] * 4)
         try:
             removed = service.remove(doc_id)
         except KeyError:
+            record(request, "remove", "error: 没有该文档", doc_id, [doc_id])
             return (f"知识库中没有 {doc_id}。", *refreshed())
+        record(request, "remove", "ok", doc_id, [doc_id])
         return (f"已删除 {doc_id}（{removed} 段）。", *refreshed(removed=True))
+
+    if roles is not None:
+        def on_open(request: gr.Request):
+            if roles["may_manage"](request):
+                return (gr.Tab(visible=True), True, gr.Column(visible=False), gr.Column(visible=True), "", *refreshed())
+            return (gr.Tab(visible=bool(settings.admin_password)), False, *[gr.skip()] * 7)
+
+        roles["demo"].load(
+            on_open, None, [roles["tab"], unlocked, admin["lock_box"], admin["admin_box"], admin["lock_status"], *listings],
+            api_visibility="private",
+        ).then(
+            lambda is_admin: faq_listing(service) if is_admin else (gr.skip(), gr.skip()), [unlocked],
+            [admin["faq_table"], admin["faq_doomed"]], api_visibility="private",
+        )
 
     gr.on(
         [admin["unlock"].click, admin["password"].submit], on_unlock, [admin["password"]],
@@ -505,10 +546,14 @@ def model_notice(service: AssistantService) -> str:
     return ""
 
 
-def build_demo(service: AssistantService, settings=None) -> gr.Blocks:
-    """The whole web page over one assistant service: the chat, 备课, and the knowledge-base tab when an admin password is set."""
+def build_demo(service: AssistantService, settings=None, roles: dict | None = None, title: str = "") -> gr.Blocks:
+    """The whole web page over one assistant service: the chat, 备课, and the knowledge-base tab when an admin password is
+    set or users are (`roles`: `may_manage(request)` opens the tab to an editor or admin, `record` logs what is done,
+    `gate` and `kb` give admins the dashboard and audit log there)."""
+    with_admin = settings is not None and (bool(settings.admin_password) or roles is not None)
     with gr.Blocks(title="PolicyQA 政策问答助手", delete_cache=UPLOAD_CACHE) as demo:
-        gr.Markdown("## PolicyQA 政策问答助手\n依据知识库中的政策文件作答，逐句标注出处；点击 [n] 查看原文。文件中没有的内容会如实说明。")
+        heading = f"## PolicyQA 政策问答助手 · {html.escape(title)}" if title else "## PolicyQA 政策问答助手"
+        gr.Markdown(heading + "\n依据知识库中的政策文件作答，逐句标注出处；点击 [n] 查看原文。文件中没有的内容会如实说明。", elem_id="page-heading")
         notice = model_notice(service)
         if notice:
             gr.Markdown(notice, elem_id="model-notice")
@@ -517,22 +562,25 @@ def build_demo(service: AssistantService, settings=None) -> gr.Blocks:
                 chat = build_chat(service)
             with gr.Tab("备课", id="course"):
                 add_course_tab(service, settings)
-            if settings is not None and settings.admin_password:
-                with gr.Tab("知识库管理", id="admin"):
+            if with_admin:
+                with gr.Tab("知识库管理", id="admin", visible=bool(settings.admin_password)) as admin_tab:
                     admin = build_admin()
-        wire_chat(service, chat)
+                    audit_panel = build_audit_panel() if roles is not None else None
+        wire_chat(service, chat, (roles or {}).get("record"))
         wire_history(service, chat, demo)
-        if settings is not None and settings.admin_password:
-            wire_admin(service, settings, admin, chat)
+        if with_admin:
+            wire_admin(service, settings, admin, chat, roles and {**roles, "demo": demo, "tab": admin_tab})
+        if with_admin and audit_panel is not None:
+            wire_audit_panel(roles["gate"], roles["kb"], audit_panel, demo)
         demo.load(lambda: gr.Dropdown(choices=document_choices(service)), None, [chat["doc_filter"]], api_visibility="private")
     return demo
 
 
-def build_embed(service: AssistantService, settings=None) -> gr.Blocks:
-    """The chat alone, compact, for an intranet portal's iframe: no header, no knowledge-base tab."""
+def build_embed(service: AssistantService, settings=None, record=None) -> gr.Blocks:
+    """The chat alone, compact, for an intranet portal's iframe: no header, no knowledge-base tab; `record` logs each ask."""
     with gr.Blocks(title="PolicyQA 政策问答助手", fill_width=True, delete_cache=UPLOAD_CACHE) as demo:
         chat = build_chat(service, compact=True)
-        wire_chat(service, chat)
+        wire_chat(service, chat, record)
         wire_history(service, chat, demo)
         demo.load(lambda: gr.Dropdown(choices=document_choices(service)), None, [chat["doc_filter"]], api_visibility="private")
     return demo
