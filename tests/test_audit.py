@@ -8,15 +8,9 @@ from datetime import date, timedelta
 import httpx
 import pytest
 
-from conftest import HUBEI, eventually, make_settings
+from conftest import eventually, make_settings
 from serving import served
-
-EXEMPTION = "先行先试中出现的失误能否免责？"
-ALLOWANCE = "一级至四级工伤职工的伤残津贴每月增加多少？"
-RST_POLICY = (
-    "关于调整工伤保险伤残津贴的通知\n一、调整范围\n"
-    "2024年12月31日前已按月领取伤残津贴的一级至四级工伤职工，伤残津贴每人每月增加150元。\n"
-)
+from test_knowledge_bases import ALLOWANCE, EXEMPTION, two_bases  # noqa: F401 - two_bases is the fixture used below
 EVENT_KEYS = {"time", "user", "client", "kb", "action", "outcome", "question", "doc_ids"}
 NO_SAMPLE = {"POLICYQA_INGEST_SAMPLE_WHEN_EMPTY": "false"}
 
@@ -30,16 +24,10 @@ def audit_events(cli, data_dir, *options) -> list[dict]:
     return json.loads(cli(data_dir, "audit", "--format", "json", *options, check_code=0).stdout)
 
 
-def test_two_bases_a_reader_and_an_admin_through_the_cli_and_the_api_are_all_in_the_audit_log(tmp_path, cli):
+def test_two_bases_a_reader_and_an_admin_through_the_cli_and_the_api_are_all_in_the_audit_log(two_bases, cli):
     from app import create_app
 
-    data_dir = tmp_path / "var"
-    rst_file = tmp_path / "rst-allowance.txt"
-    rst_file.write_text(RST_POLICY, encoding="utf-8")
-    cli(data_dir, "kb", "create", "zzb", "--title", "组织部", check_code=0, env=NO_SAMPLE)
-    cli(data_dir, "kb", "create", "rst", "--title", "人社厅", check_code=0, env=NO_SAMPLE)
-    cli(data_dir, "ingest", HUBEI, "--kb", "zzb", check_code=0, env=NO_SAMPLE)
-    cli(data_dir, "ingest", rst_file, "--kb", "rst", check_code=0, env=NO_SAMPLE)
+    data_dir = two_bases  # zzb holding the Hubei opinion, rst an allowance notice, both made through the command line
     reader = cli(data_dir, "users", "add", "zhang", "--role", "reader", "--kb", "zzb", check_code=0).stdout.strip()
     admin = cli(data_dir, "users", "add", "boss", "--role", "admin", check_code=0).stdout.strip()
     zzb_docs = {d["doc_id"] for d in json.loads(cli(data_dir, "docs", "--kb", "zzb", "--json", check_code=0, env=NO_SAMPLE).stdout)}

@@ -5,16 +5,11 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import HUBEI, eventually, make_settings
+from conftest import eventually, make_settings
+from departments import ALLOWANCE, EXEMPTION, two_departments
 from serving import served
 from test_browser import ask, browser, page  # noqa: F401 - the browser and page fixtures
 
-EXEMPTION = "先行先试中出现的失误能否免责？"
-ALLOWANCE = "一级至四级工伤职工的伤残津贴每月增加多少？"
-RST_POLICY = (
-    "关于调整工伤保险伤残津贴的通知\n一、调整范围\n"
-    "2024年12月31日前已按月领取伤残津贴的一级至四级工伤职工，伤残津贴每人每月增加150元。\n"
-)
 READER_PASSWORD, EDITOR_PASSWORD, ADMIN_PASSWORD = "组织部读者口令", "人社厅编辑口令", "管理员口令-2026"
 
 
@@ -22,17 +17,11 @@ READER_PASSWORD, EDITOR_PASSWORD, ADMIN_PASSWORD = "组织部读者口令", "人
 def departments(tmp_path_factory):
     """Served: zzb (the Hubei opinion) read by 张三, rst (an allowance notice) edited by 李四, both with page passwords."""
     from app import create_app
-    from assistant import create_service
     from assistant.access import UserStore
-    from assistant.bases import KnowledgeBases
 
     data_dir = tmp_path_factory.mktemp("departments-page")
     settings = make_settings(data_dir, ingest_sample_when_empty=False)
-    bases = KnowledgeBases(settings, create_service)
-    bases.create("zzb", "组织部")
-    bases.create("rst", "人社厅")
-    bases.service("zzb").ingest([HUBEI])
-    bases.service("rst").ingest_texts([{"text": RST_POLICY, "source": "rst-allowance.txt", "doc_id": "rst-allowance"}])
+    two_departments(settings)
     users = UserStore(data_dir)
     users.add("张三", "reader", ["zzb"], password=READER_PASSWORD)
     users.add("李四", "editor", ["rst"], password=EDITOR_PASSWORD)

@@ -8,16 +8,11 @@ import threading
 import httpx
 import pytest
 
-from conftest import HUBEI, make_settings
+from conftest import make_settings
+from departments import ALLOWANCE, EXEMPTION, two_departments
 from serving import served
 
-EXEMPTION = "先行先试中出现的失误能否免责？"
 TRUE_QUOTE = "因缺乏经验、先行先试出现的失误"
-ALLOWANCE = "一级至四级工伤职工的伤残津贴每月增加多少？"
-RST_POLICY = (
-    "关于调整工伤保险伤残津贴的通知\n一、调整范围\n"
-    "2024年12月31日前已按月领取伤残津贴的一级至四级工伤职工，伤残津贴每人每月增加150元。\n"
-)
 READ_KEY, ADMIN_KEY = "configured-read-key", "configured-admin-key"
 
 
@@ -98,17 +93,11 @@ def departments(tmp_path_factory):
     """Served: bases zzb (the Hubei opinion) and rst (an allowance notice), a reader of zzb, an editor of rst, an admin,
     and the configured read and admin keys."""
     from app import create_app
-    from assistant import create_service
     from assistant.access import UserStore
-    from assistant.bases import KnowledgeBases
 
     data_dir = tmp_path_factory.mktemp("departments")
     settings = make_settings(data_dir, api_keys=READ_KEY, admin_keys=ADMIN_KEY, ingest_sample_when_empty=False)
-    bases = KnowledgeBases(settings, create_service)
-    bases.create("zzb", "组织部")
-    bases.create("rst", "人社厅")
-    bases.service("zzb").ingest([HUBEI])
-    bases.service("rst").ingest_texts([{"text": RST_POLICY, "source": "rst-allowance.txt", "doc_id": "rst-allowance"}])
+    bases = two_departments(settings)
     users = UserStore(data_dir)
     keys = {
         "reader": users.add("zhang", "reader", ["zzb"]), "editor": users.add("li", "editor", ["rst"]),
