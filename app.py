@@ -323,7 +323,9 @@ def command_models(settings: Settings, args) -> int:
 def command_bench(settings: Settings, args) -> int:
     from bench.scale import format_table, run
 
-    result = run(settings, passages=args.passages, embed_sample=args.embed_sample, log=lambda m: print(m, file=sys.stderr))
+    result = run(
+        settings, passages=args.passages, embed_sample=args.embed_sample, ocr_pages=args.ocr_pages, log=lambda m: print(m, file=sys.stderr)
+    )
     print(format_table(result))
     if args.json:
         Path(args.json).write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
@@ -566,6 +568,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench = commands.add_parser("bench", help="速度与规模基准：本项目与教科书式 LangChain 流程并排对比")
     bench.add_argument("--passages", type=int, default=100_000, help="生成语料的段落数（默认 100000）")
     bench.add_argument("--embed-sample", type=int, default=5000, help="用真实嵌入的段落数，其余用由其派生的向量（默认 5000）")
+    bench.add_argument("--ocr-pages", type=int, default=3, help="测文字识别速度所用的页数（默认 3）")
     bench.add_argument("--json", help="把结果写入此 JSON 文件")
     bench.set_defaults(run=command_bench)
     course = commands.add_parser("course", help="备课：汇编某一主题的全部规定（附出处）、学习提纲和练习题")

@@ -1,6 +1,6 @@
 """Speed and scale, this project beside the textbook LangChain pipeline, in one run.
 
-    python app.py bench [--passages N] [--embed-sample M] [--json OUT]
+    python app.py bench [--passages N] [--embed-sample M] [--ocr-pages P] [--json OUT]
 
 Both pipelines ingest a generated corpus of N passages (bench/corpus.py) into a fresh store. The
 first M passages get real embeddings from the bundled model; the ingest rate over them, against
@@ -224,7 +224,7 @@ def probe(pipeline: str, data_dir: Path, question_file: Path) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def run(settings, passages: int = 100_000, embed_sample: int = 5000, log=print) -> dict:
+def run(settings, passages: int = 100_000, embed_sample: int = 5000, ocr_pages: int = OCR_PAGES, log=print) -> dict:
     """Both pipelines over the same generated corpus; the figures of each under the same keys."""
     with tempfile.TemporaryDirectory(prefix="policyqa-bench-") as folder:
         root = Path(folder)
@@ -235,7 +235,7 @@ def run(settings, passages: int = 100_000, embed_sample: int = 5000, log=print) 
         sample_texts = [p for d in documents for p in d["text"].split("\n") if len(p) > 100][:MODEL_SAMPLE]
         rates = model_encode_rates(settings, sample_texts)
         log(f"各模型编码速度（同一批 {len(sample_texts)} 段，字/秒）：{json.dumps(rates, ensure_ascii=False)}")
-        ocr_rate = ocr_pages_per_second(sample_texts)
+        ocr_rate = ocr_pages_per_second(sample_texts, ocr_pages)
         log(f"文字识别（OCR）：{ocr_rate} 页/秒（A4，144 dpi）")
         scoped = settings.model_copy(
             update={"data_dir": root / "policyqa", "ingest_sample_when_empty": False, "chroma_url": "", "embed_cache": ""}
