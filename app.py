@@ -8,7 +8,7 @@
     python app.py models               models configured, on disk, in use
     python app.py eval --corpus C --qa Q [--json OUT] [--limit N] [--baseline naive]
     python app.py course "主题" [--format docx|pptx -o FILE] [--scope section|related|all]   course material with a quiz
-    python app.py bench [--passages N] [--json OUT]       speed and scale beside the textbook pipeline
+    python app.py bench [--passages N] [--json OUT] [...]   speed and scale beside the textbook pipeline
     python app.py kb create|list|remove                   knowledge bases (--kb NAME on ingest, ask, docs, remove)
     python app.py users add|list|remove|key               users, roles and their API keys
     python app.py audit [--since D] [--user U] [--format table|csv|json]   the audit log
@@ -324,7 +324,8 @@ def command_bench(settings: Settings, args) -> int:
     from bench.scale import format_table, run
 
     result = run(
-        settings, passages=args.passages, embed_sample=args.embed_sample, ocr_pages=args.ocr_pages, log=lambda m: print(m, file=sys.stderr)
+        settings, passages=args.passages, embed_sample=args.embed_sample, ocr_pages=args.ocr_pages,
+        model_sample=args.model_sample, queries=args.queries, log=lambda m: print(m, file=sys.stderr),
     )
     print(format_table(result))
     if args.json:
@@ -569,6 +570,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--passages", type=int, default=100_000, help="生成语料的段落数（默认 100000）")
     bench.add_argument("--embed-sample", type=int, default=5000, help="用真实嵌入的段落数，其余用由其派生的向量（默认 5000）")
     bench.add_argument("--ocr-pages", type=int, default=3, help="测文字识别速度所用的页数（默认 3）")
+    bench.add_argument("--model-sample", type=int, default=40, help="各嵌入模型测编码速度所用的段落数（默认 40）")
+    bench.add_argument("--queries", type=int, default=200, help="测查询延迟所用的问题数（默认 200）")
     bench.add_argument("--json", help="把结果写入此 JSON 文件")
     bench.set_defaults(run=command_bench)
     course = commands.add_parser("course", help="备课：汇编某一主题的全部规定（附出处）、学习提纲和练习题")

@@ -1,6 +1,6 @@
 """Speed and scale, this project beside the textbook LangChain pipeline, in one run.
 
-    python app.py bench [--passages N] [--embed-sample M] [--ocr-pages P] [--json OUT]
+    python app.py bench [--passages N] [--embed-sample M] [--ocr-pages P] [--model-sample S] [--queries Q] [--json OUT]
 
 Both pipelines ingest a generated corpus of N passages (bench/corpus.py) into a fresh store. The
 first M passages get real embeddings from the bundled model; the ingest rate over them, against
@@ -224,15 +224,18 @@ def probe(pipeline: str, data_dir: Path, question_file: Path) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def run(settings, passages: int = 100_000, embed_sample: int = 5000, ocr_pages: int = OCR_PAGES, log=print) -> dict:
+def run(
+    settings, passages: int = 100_000, embed_sample: int = 5000, ocr_pages: int = OCR_PAGES, model_sample: int = MODEL_SAMPLE,
+    queries: int = QUERIES, log=print,
+) -> dict:
     """Both pipelines over the same generated corpus; the figures of each under the same keys."""
     with tempfile.TemporaryDirectory(prefix="policyqa-bench-") as folder:
         root = Path(folder)
         question_file = root / "questions.json"
-        question_file.write_text(json.dumps(questions(QUERIES), ensure_ascii=False), encoding="utf-8")
+        question_file.write_text(json.dumps(questions(queries), ensure_ascii=False), encoding="utf-8")
         documents = corpus(passages, settings.passage_max_chars)
         log(f"语料：{len(documents)} 篇，约 {sum(d['paragraphs'] for d in documents)} 段；真实嵌入 {embed_sample} 段")
-        sample_texts = [p for d in documents for p in d["text"].split("\n") if len(p) > 100][:MODEL_SAMPLE]
+        sample_texts = [p for d in documents for p in d["text"].split("\n") if len(p) > 100][:model_sample]
         rates = model_encode_rates(settings, sample_texts)
         log(f"各模型编码速度（同一批 {len(sample_texts)} 段，字/秒）：{json.dumps(rates, ensure_ascii=False)}")
         ocr_rate = ocr_pages_per_second(sample_texts, ocr_pages)
