@@ -163,17 +163,25 @@ def ingest_rate(report) -> str:
     return f"（{rate:.1f} 段/秒）" if rate < 10 else f"（{rate:.0f} 段/秒）"
 
 
+def print_listing(items: list[dict], as_json: bool, row, empty: str = "") -> int:
+    """A listing as JSON, or one tab-separated line per item (`row(item)`), `empty` when there is none."""
+    if as_json:
+        print(json.dumps(items, ensure_ascii=False, indent=2))
+        return 0
+    if not items and empty:
+        print(empty)
+    for item in items:
+        print(row(item))
+    return 0
+
+
 def command_docs(settings: Settings, args) -> int:
     with opened_gate(settings) as gate:
         documents = gate.documents(cli_actor(gate, args.key), args.kb, as_of=args.as_of)
-    if args.json:
-        print(json.dumps(documents, ensure_ascii=False, indent=2))
-        return 0
-    if not documents:
-        print("知识库中还没有文档。用 python app.py ingest PATH 导入。")
-    for d in documents:
-        print(f"{d['doc_id']}\t{d['kb']}\t{d['passages']} 段\t{d['status_label']}\t{d['title']}\t{d['source']}")
-    return 0
+    return print_listing(
+        documents, args.json, lambda d: f"{d['doc_id']}\t{d['kb']}\t{d['passages']} 段\t{d['status_label']}\t{d['title']}\t{d['source']}",
+        "知识库中还没有文档。用 python app.py ingest PATH 导入。",
+    )
 
 
 def command_remove(settings: Settings, args) -> int:
@@ -380,12 +388,7 @@ def command_kb_create(settings: Settings, args) -> int:
 def command_kb_list(settings: Settings, args) -> int:
     with opened_gate(settings) as gate:
         listed = gate.bases.listing()
-    if args.json:
-        print(json.dumps(listed, ensure_ascii=False, indent=2))
-        return 0
-    for b in listed:
-        print(f"{b['name']}\t{b['title']}\t{b['documents']} 篇\t{b['passages']} 段\t{b['created_at']}")
-    return 0
+    return print_listing(listed, args.json, lambda b: f"{b['name']}\t{b['title']}\t{b['documents']} 篇\t{b['passages']} 段\t{b['created_at']}")
 
 
 def command_kb_remove(settings: Settings, args) -> int:
@@ -452,14 +455,11 @@ def command_users_list(settings: Settings, args) -> int:
     from assistant.access import UserStore
 
     users = UserStore(Path(settings.data_dir)).list()
-    if args.json:
-        print(json.dumps(users, ensure_ascii=False, indent=2))
-        return 0
-    if not users:
-        print("还没有用户。用 python app.py users add NAME --role reader --kb 知识库 添加。")
-    for u in users:
-        print(f"{u['name']}\t{u['role']}\t{','.join(u['kbs']) or '全部'}\t{'有网页密码' if u['password'] else '无网页密码'}\t{u['created_at']}")
-    return 0
+    return print_listing(
+        users, args.json,
+        lambda u: f"{u['name']}\t{u['role']}\t{','.join(u['kbs']) or '全部'}\t{'有网页密码' if u['password'] else '无网页密码'}\t{u['created_at']}",
+        "还没有用户。用 python app.py users add NAME --role reader --kb 知识库 添加。",
+    )
 
 
 def command_users_remove(settings: Settings, args) -> int:
