@@ -28,6 +28,16 @@ def squeeze(text: str) -> str:
     return re.sub(r"\s+", "", text)
 
 
+def joined_pieces(pieces) -> str:
+    """Pieces of one line of text joined as written: a space only between two pieces of Latin letters or digits
+    (none inside Chinese text, where a recogniser's box or a table cell's wrap split it)."""
+    out = ""
+    for piece in pieces:
+        latin = out and out[-1].isascii() and out[-1].isalnum() and piece[0].isascii() and piece[0].isalnum()
+        out += (" " if latin else "") + piece
+    return out
+
+
 def normalize_line(line: str) -> str:
     """Strip a line's outer whitespace and collapse runs of inner spaces to one."""
     return _SPACES.sub(" ", line).strip()

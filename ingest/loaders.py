@@ -6,7 +6,7 @@ from pathlib import Path
 
 from charset_normalizer import from_bytes
 
-from ingest.clean import NUMBERED_PATTERN, ends_sentence, squeeze, starts_item
+from ingest.clean import NUMBERED_PATTERN, ends_sentence, joined_pieces, squeeze, starts_item
 from ingest.errors import IngestError
 from ingest.model import Layout, Page, SourceText
 from ingest.office import CONVERTED, read_legacy, read_xlsx, row_line
@@ -171,17 +171,9 @@ def within(line: dict, bbox: tuple) -> bool:
     return x0 <= middle_x <= x1 and top <= middle_y <= bottom
 
 
-def cell_text_joined(text: str) -> str:
-    """A table cell's wrapped lines as one: a space only between two pieces of Latin letters or digits."""
-    out = ""
-    for piece in text.split():
-        out += (" " if out and out[-1].isascii() and out[-1].isalnum() and piece[0].isascii() and piece[0].isalnum() else "") + piece
-    return out
-
-
 def table_lines(table) -> list[tuple[float, str, tuple]]:
     """A PDF table's rows after its header row as list items keeping the headers, each with its row's top and box."""
-    rows = [[cell_text_joined(cell or "") for cell in row] for row in table.extract()]
+    rows = [[joined_pieces((cell or "").split()) for cell in row] for row in table.extract()]
     if len(rows) < 2:
         return []
     out = []

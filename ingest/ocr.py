@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ingest.clean import joined_pieces
 from ingest.errors import IngestError
 
 log = logging.getLogger(__name__)
@@ -66,7 +67,8 @@ def boxes_to_lines(result, scale: float = 1.0) -> list[tuple[float, str, tuple]]
         else:
             line[2].append((left, right, text))
     return [
-        (top, tidied(joined(pieces)), (min(p[0] for p in pieces), top, max(p[1] for p in pieces), bottom))
+        (top, tidied(joined_pieces(text for _, _, text in sorted(pieces))),
+         (min(p[0] for p in pieces), top, max(p[1] for p in pieces), bottom))
         for top, bottom, pieces in sorted(lines)
     ]
 
@@ -81,14 +83,6 @@ def overlap(top_a: float, bottom_a: float, top_b: float, bottom_b: float) -> flo
     """How much two vertical extents overlap, as a share of the shorter one."""
     shorter = min(bottom_a - top_a, bottom_b - top_b)
     return max(0.0, min(bottom_a, bottom_b) - max(top_a, top_b)) / shorter if shorter > 0 else 0.0
-
-
-def joined(pieces: list[tuple[float, float, str]]) -> str:
-    """A line's pieces (left, right, text) left to right; a space only between two pieces of Latin letters or digits."""
-    out = ""
-    for _, _, text in sorted(pieces):
-        out += (" " if out and out[-1].isascii() and out[-1].isalnum() and text[0].isascii() and text[0].isalnum() else "") + text
-    return out
 
 
 def image_lines(image: np.ndarray, scale: float = 1.0) -> list[tuple[float, str, tuple]]:
