@@ -27,7 +27,10 @@ def make_settings(data_dir: Path, **overrides) -> Settings:
 def shared_embedding_cache(tmp_path_factory):
     """One embedding cache for the whole run: the real model embeds each text once, however many stores hold it."""
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("POLICYQA_EMBED_CACHE", str(tmp_path_factory.mktemp("embeddings") / "cache.sqlite3"))
+        # Under pytest-xdist every worker has a temporary root of its own; their parent is the run's.
+        root = tmp_path_factory.getbasetemp()
+        shared = root.parent if os.environ.get("PYTEST_XDIST_WORKER") else root
+        patch.setenv("POLICYQA_EMBED_CACHE", str(shared / "embeddings-cache.sqlite3"))
         yield
 
 

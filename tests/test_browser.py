@@ -75,7 +75,10 @@ def ask(page, question: str):
     page.locator("#question textarea").press("Enter")
     bots.nth(before).wait_for(timeout=ANSWER_TIMEOUT_MS)
     answer = bots.nth(before)
-    answer.locator("details.citation").first.wait_for(state="attached", timeout=ANSWER_TIMEOUT_MS)
+    try:
+        answer.locator("details.citation").first.wait_for(state="attached", timeout=ANSWER_TIMEOUT_MS)
+    except Exception as error:  # say what the page showed instead of a cited answer
+        raise AssertionError(f"no citation under the answer to {question!r}; the page shows: {answer.inner_text()[:500]!r}") from error
     return answer
 
 
