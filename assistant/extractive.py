@@ -186,12 +186,18 @@ def compose_extractive_answer(
     focus: str | None = None,
     min_similarity: float | None = None,
     similar=None,
+    quote_by_words: float | None = None,
+    meaning_needs_a_word: bool = False,
 ) -> Answer:
     """Answer by quoting retrieved sentences, or decline when no passage holds enough of the question.
 
     A passage is evidence when it holds `min_evidence` of the question's informative words, or when
     the embedding model finds it at least `min_similarity` alike in meaning (None: words only);
     `similar(question, sentences)` gives the model's similarity of each sentence to the question.
+    Below `quote_by_words` of the question's words (default `min_evidence`) the sentences quoted are
+    those the model finds closest in meaning. With `meaning_needs_a_word` (an English question, whose
+    cosines to Chinese text all crowd into 0.70-0.80), meaning counts only where a passage also holds
+    one of the question's words in the documents' language.
     `focus` is the question the evidence is weighed against (the follow-up itself, where the
     retrieval query also carried the earlier question's topic); `section_of` lists a passage's
     section, for gathering every item a 有哪些 question asks for.
@@ -202,13 +208,13 @@ def compose_extractive_answer(
     coverages = [terms.coverage(passage_context(d)) for d in documents]
     evidence = max(coverages, default=0.0)
     similarity = best_similarity(documents)
-    by_meaning = min_similarity is not None and similarity >= min_similarity
+    by_meaning = min_similarity is not None and similarity >= min_similarity and (evidence > 0 or not meaning_needs_a_word)
     if not documents or (evidence < min_evidence and not by_meaning) or (not terms.terms and not by_meaning):
         return decline(question, retrieved, evidence, similarity)
     # Every retrieved passage may be quoted once the evidence suffices: a passage holding fewer of the
     # question's words than the threshold often holds the answer itself, the words being in the one
     # before it (ncppolicies gold_in_citations 0.807 -> 0.825); COMPANION_SHARE decides what is quoted.
-    if evidence < min_evidence and similar is not None:  # answered by meaning: quote by meaning too
+    if evidence < (min_evidence if quote_by_words is None else quote_by_words) and similar is not None:  # quote by meaning
         by_rank = pick_quotes(score_by_meaning(focus or question, documents, similar, quotable), max_quotes, MEANING_COMPANION_MARGIN)
     else:
         by_rank = pick_quotes(score_sentences(terms, documents, quotable), max_quotes)

@@ -7,8 +7,9 @@ and 100 of the next set's (which the corpus cannot answer), is searched by BM25 
 embedding model, 50 passages each. Then, without searching again, it prints doc_recall@5 of
 BM25 alone, the model alone and each fusion weight, on the even and the odd questions; and for
 the decline rule (answer when the lexical evidence or the model's similarity is high enough) the
-balanced accuracy of each pair of thresholds, pooled over the sets, on both halves. A setting is
-kept only where both halves agree.
+balanced accuracy of each pair of thresholds, pooled over the sets, on both halves; then the rule
+the service uses, a similarity threshold growing with log2 of the passages searched, over a grid of
+its settings, per set and half. A setting is kept only where both halves agree.
 """
 
 import argparse
@@ -42,6 +43,7 @@ class Searched:
     dense_scores: list[float]
     doc_of: dict[str, str]
     coverage: dict[str, float]
+    passages: int = 0  # how many passages the question searched (the whole store)
 
 
 def search_set(settings, corpus: list[dict], questions) -> list[Searched]:
@@ -66,6 +68,7 @@ def search_set(settings, corpus: list[dict], questions) -> list[Searched]:
                 dense=[pid for pid, _ in dense_hits], dense_scores=[s for _, s in dense_hits],
                 doc_of={pid: d.metadata["doc_id"] for pid, d in documents.items()},
                 coverage={pid: terms.coverage(passage_context(d)) for pid, d in documents.items()},
+                passages=len(store),
             ))
         return rows
 
@@ -142,6 +145,35 @@ def balanced_accuracy(rows: list[tuple[float, float, bool]], lex_cut: float, den
             "false_refusal_rate": round(false, 4)}
 
 
+def size_aware_table(per_set: dict[str, list[Searched]], ranking) -> list[dict]:
+    """The decline rule the service uses with the bundled e5 (answer when the best similarity reaches a threshold
+    that grows with log2 of the passages searched, or words alone cover min_evidence) over a grid of its
+    settings: false refusals and refusal accuracy per set and half, the settings whose worst set and half
+    keeps the most margin on the targets (false refusals <= 0.10, refusal accuracy >= 0.85) first."""
+    from assistant.service import E5_MEASURED_PASSAGES, E5_REFERENCE_PASSAGES
+
+    measured = {name: [[(*evidence(r, ranking), r.answerable, r.passages) for r in half] for half in halves(rows)] for name, rows in per_set.items()}
+    results = []
+    for base, slope, lex_cut in itertools.product((0.890, 0.893, 0.895, 0.897, 0.90), (0.0, 0.0035, 0.006, 0.008, 0.01), (0.64, 0.75, 0.85, 2.0)):
+        cells = {}
+        for name, parts in measured.items():
+            cells[name] = []
+            for part in parts:
+                answered = [(lex >= lex_cut or sim >= size_threshold(base, slope, n, E5_REFERENCE_PASSAGES, E5_MEASURED_PASSAGES), ok)
+                            for lex, sim, ok, n in part]
+                cells[name].append({"false_refusals": round(float(np.mean([not a for a, ok in answered if ok])), 3),
+                                    "refusal_accuracy": round(float(np.mean([not a for a, ok in answered if not ok])), 3)})
+        margin = min(min(0.10 - c["false_refusals"], c["refusal_accuracy"] - 0.85) for cs in cells.values() for c in cs)
+        results.append({"similarity": base, "per_doubling": slope, "min_evidence": lex_cut, "worst_margin": round(margin, 3), "sets": cells})
+    return sorted(results, key=lambda r: -r["worst_margin"])
+
+
+def size_threshold(base: float, slope: float, passages: int, reference: int, measured: tuple[int, int]) -> float:
+    """The similarity threshold at this many passages searched (held within the sizes measured)."""
+    held = min(max(passages, measured[0]), measured[1])
+    return base + slope * float(np.log2(held / reference))
+
+
 def main() -> None:
     from settings import Settings
 
@@ -181,8 +213,13 @@ def main() -> None:
     for name, rows in per_set.items():
         shown = [(*evidence(r, ranking), r.answerable) for r in rows]
         print(name, json.dumps(balanced_accuracy(shown, best["min_evidence"], best["min_similarity"])))
+    sized = size_aware_table(per_set, ranking)
+    print("decline by a similarity growing with the passages searched, best first (false refusals / refusal accuracy, even and odd):")
+    for row in sized[:8]:
+        cells = "  ".join(f"{name} " + " ".join(f"{c['false_refusals']:.3f}/{c['refusal_accuracy']:.2f}" for c in cs) for name, cs in row["sets"].items())
+        print(f"  {row['similarity']:.3f} + {row['per_doubling']:.4f}/doubling, words {row['min_evidence']:.2f}: margin {row['worst_margin']:+.3f}  {cells}")
     if args.json:
-        Path(args.json).write_text(json.dumps({"recall@5": recalls, "ranking": label, "decline": declines[:50]},
+        Path(args.json).write_text(json.dumps({"recall@5": recalls, "ranking": label, "decline": declines[:50], "size_aware": sized[:50]},
                                               ensure_ascii=False, indent=1), encoding="utf-8")
 
 

