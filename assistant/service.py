@@ -279,7 +279,6 @@ class AssistantService:
             min_similarity=self.min_similarity(is_english(question), self.searched_passages(doc_ids, filters)),
             similar=self.similarity_to if self.min_similarity() is not None else None,
             quote_by_words=self.quote_by_words(),
-            meaning_needs_a_word=is_english(question),
         )
         if translation is not None:
             answer = replace(answer, text=f"{answer.text}\n\n{translation.note()}")

@@ -78,7 +78,7 @@ def test_the_similarity_needed_grows_with_the_passages_searched_within_the_sizes
 
 
 def test_off_topic_questions_are_declined(sample_service):
-    for question in ("What is the capital of France?", "个人所得税的起征点是多少？", "如何办理护照？"):
+    for question in ("What is the capital of France?", "个人所得税的起征点是多少？", "如何办理护照？", "干部子女上学有什么优惠政策？"):
         answer = sample_service.ask(question)
         assert answer.refused, (question, answer.text)
 
