@@ -317,8 +317,7 @@ class AssistantService:
 
     def searched_passages(self, doc_ids: list[str] | None, filters: dict | None) -> int:
         """How many passages a question searches: those of the chosen documents and filters, else all."""
-        matching = self.store.matching(doc_ids, check_filters(filters))
-        return len(self.store) if matching is None else len(matching)
+        return self.store.count_matching(doc_ids, check_filters(filters))
 
     def _standalone(self, question: str, history: list | None) -> str:
         """A follow-up rewritten by the model as a standalone question; the follow-up itself without a model."""

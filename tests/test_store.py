@@ -88,3 +88,12 @@ def test_removing_a_document_updates_the_index_in_place(tmp_path):
     assert reopened(tmp_path).store.passage_ids() == chroma_ids(service)
     with pytest.raises(FileNotFoundError):
         service.document_text(doc_id)
+
+
+def test_counting_the_passages_searched_agrees_with_the_passages_matched(tmp_path):
+    store = sample_store(tmp_path).store
+    docs = sorted(store.doc_ids())
+    assert store.count_matching() == len(store) == len(store.passage_ids())
+    for doc_ids, filters in (([docs[0]], None), (docs[:2] + docs[:1], None), (["no-such-document"], None), (docs, {"kind": "item"})):
+        assert store.count_matching(doc_ids, filters) == len(store.matching(doc_ids, filters))
+    assert 0 < store.count_matching([docs[0]]) < len(store)

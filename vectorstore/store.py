@@ -191,6 +191,11 @@ class PassageStore:
         with self.reading():
             return self.table.matching(doc_ids, filters)
 
+    def count_matching(self, doc_ids: list[str] | None = None, filters: dict | None = None) -> int:
+        """How many passages are in these documents and have these metadata values (all when nothing is filtered)."""
+        with self.reading():
+            return self.table.count_matching(doc_ids, filters)
+
     def state_path(self, name: str) -> Path:
         """A file beside the stored documents for derived state (calibrations, the ingest manifest)."""
         return self.folder / name

@@ -137,6 +137,12 @@ class PassageTable:
             p.passage_id for p in candidates if all(str(getattr(p, k, "")) == str(v) for k, v in (filters or {}).items())
         }
 
+    def count_matching(self, doc_ids: list[str] | None, filters: dict | None) -> int:
+        """How many passages `matching` would give (all of them when nothing is filtered), without building the set."""
+        if not filters:
+            return sum(len(self._by_document.get(d, ())) for d in set(doc_ids)) if doc_ids else len(self._passages)
+        return len(self.matching(doc_ids, filters))
+
     def change_for(self, items: list[tuple[PolicyDocument, list[Passage]]]) -> Change:
         """What storing these documents would change: each replaces the earlier version of its document, and
         the documents a source yielded before but not now go."""
