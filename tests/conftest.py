@@ -27,14 +27,51 @@ def make_settings(data_dir: Path, **overrides) -> Settings:
     return Settings(data_dir=data_dir, **overrides)
 
 
+def run_folder(tmp_path_factory) -> Path:
+    """The temporary folder of the whole run, shared by its pytest-xdist workers."""
+    # Under pytest-xdist every worker has a temporary root of its own; their parent is the run's.
+    root = tmp_path_factory.getbasetemp()
+    return root.parent if os.environ.get("PYTEST_XDIST_WORKER") else root
+
+
 @pytest.fixture(scope="session", autouse=True)
 def shared_embedding_cache(tmp_path_factory):
     """One embedding cache for the whole run: the real model embeds each text once, however many stores hold it."""
     with pytest.MonkeyPatch.context() as patch:
-        # Under pytest-xdist every worker has a temporary root of its own; their parent is the run's.
-        root = tmp_path_factory.getbasetemp()
-        shared = root.parent if os.environ.get("PYTEST_XDIST_WORKER") else root
-        patch.setenv("POLICYQA_EMBED_CACHE", str(shared / "embeddings-cache.sqlite3"))
+        patch.setenv("POLICYQA_EMBED_CACHE", str(run_folder(tmp_path_factory) / "embeddings-cache.sqlite3"))
+        yield
+
+
+@pytest.fixture(scope="session")
+def shared_ocr_reads(tmp_path_factory):
+    """Each page image read by the real OCR once a run, whichever worker comes first, its lines kept by the image's content.
+
+    The scan of the Hubei opinion's provision page is ingested by the format, page and browser tests (about 10 s a
+    read); the same pixels give the same lines, so the later readers take the first one's.
+    """
+    import fcntl
+    import hashlib
+    import pickle
+
+    import ingest.ocr
+
+    folder = run_folder(tmp_path_factory) / "ocr-reads"
+    folder.mkdir(exist_ok=True)
+    read = ingest.ocr.image_lines
+
+    def image_lines(image, scale=1.0):
+        key = hashlib.sha256(repr((image.shape, str(image.dtype), scale)).encode() + image.tobytes()).hexdigest()
+        kept = folder / f"{key}.pickle"
+        with open(folder / f"{key}.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # another worker reading the same image: wait for its lines
+            if not kept.exists():
+                written = kept.with_suffix(".partial")
+                written.write_bytes(pickle.dumps(read(image, scale)))
+                written.rename(kept)
+        return pickle.loads(kept.read_bytes())
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(ingest.ocr, "image_lines", image_lines)
         yield
 
 
