@@ -154,7 +154,7 @@ def test_a_damaged_model_leaves_word_search_answering_and_says_so(tmp_path, monk
     from vectorstore.chroma import StoreUnavailable
 
     data = tmp_path / "var"
-    built = create_service(make_settings(data, model_dir=tmp_path / "models", embed_cache=""))
+    built = create_service(make_settings(data))  # the model folder and embeddings of the run: only the store is this test's
     built.ingest([HUBEI])
     del built
     broken = tmp_path / "e5-small-q4.bin"
