@@ -10,13 +10,13 @@ from bench.translate import english_questions
 from settings import REPO_ROOT
 from vectorstore.tokenize import CJK_RUN
 
-PASSAGES, SAMPLE = 120, 40
+PASSAGES, SAMPLE = 30, 10
 
 
 def test_bench_reports_every_figure_for_both_pipelines(tmp_path):
     out = tmp_path / "bench.json"
     command = [sys.executable, str(REPO_ROOT / "app.py"), "bench", "--passages", str(PASSAGES), "--embed-sample", str(SAMPLE), "--ocr-pages", "1",
-               "--model-sample", "8", "--queries", "40", "--json", str(out)]
+               "--model-sample", "3", "--queries", "10", "--json", str(out)]
     done = subprocess.run(command, env={**os.environ, "HF_HUB_OFFLINE": "1"}, capture_output=True, text=True, timeout=1200)
     assert done.returncode == 0, done.stderr[-3000:]
     result = json.loads(out.read_text(encoding="utf-8"))

@@ -414,7 +414,7 @@ def test_an_editor_curates_an_answer_in_the_knowledge_base_tab_and_a_paraphrase_
 
 
 @pytest.fixture(scope="module")
-def scan_site(tmp_path_factory):
+def scan_site(tmp_path_factory, shared_ocr_reads):
     """The server over a store holding one page of the Hubei opinion as a scan, read by OCR."""
     from assistant import create_service
     from formats import rasterised_pdf

@@ -107,7 +107,7 @@ PROVISION_PAGE = 1  # 0-based: the page of hubei.pdf that holds the 容错免责
 
 
 @pytest.fixture(scope="module")
-def office_files(tmp_path_factory) -> dict[str, Path]:
+def office_files(tmp_path_factory, shared_ocr_reads) -> dict[str, Path]:
     """The Hubei opinion (or its 免责事项清单) in each office format, made once for the module."""
     from formats import libreoffice_convert, page_photo, rasterised_pdf, write_exemption_list, write_ofd
 

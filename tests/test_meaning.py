@@ -115,9 +115,11 @@ def test_a_store_built_with_the_old_model_keeps_answering_and_reindex_survives_k
     assert not waiting.ask("先行先试中出现的失误能否免责？").refused
     del waiting
 
-    env = {**os.environ, "POLICYQA_DATA_DIR": str(data), "POLICYQA_EMBED_CACHE": "", "HF_HUB_OFFLINE": "1"}
+    # The run killed embeds every passage itself, two a batch, so that it is caught part-way; the run that finishes
+    # may take the sample's e5 vectors from the run's embedding cache (same model, same texts, same vectors).
+    env = {**os.environ, "POLICYQA_DATA_DIR": str(data), "HF_HUB_OFFLINE": "1"}
     command = [sys.executable, str(REPO_ROOT / "app.py"), "reindex", "--batch", "2"]
-    process = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL)
+    process = subprocess.Popen(command, env={**env, "POLICYQA_EMBED_CACHE": ""}, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL)
     lines: list[str] = []
     read_stderr(process, lines)
 
@@ -152,7 +154,7 @@ def test_a_damaged_model_leaves_word_search_answering_and_says_so(tmp_path, monk
     from vectorstore.chroma import StoreUnavailable
 
     data = tmp_path / "var"
-    built = create_service(make_settings(data, model_dir=tmp_path / "models", embed_cache=""))
+    built = create_service(make_settings(data))  # the model folder and embeddings of the run: only the store is this test's
     built.ingest([HUBEI])
     del built
     broken = tmp_path / "e5-small-q4.bin"

@@ -17,7 +17,7 @@ OUTLINE = (214, 40, 40)  # ingest.pages.SPAN_OUTLINE
 
 
 @pytest.fixture(scope="module")
-def paged(tmp_path_factory):
+def paged(tmp_path_factory, shared_ocr_reads):
     """The app served with a read key over a store holding one page of the Hubei opinion as a scan (no text layer)."""
     from assistant import create_service
     from web.server import create_server

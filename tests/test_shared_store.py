@@ -48,7 +48,14 @@ def chroma_server(tmp_path):
 
 
 def start_app(chroma_url: str, data_dir: Path) -> tuple[str, subprocess.Popen]:
-    """`app.py serve` against the Chroma server, with its own data folder; yields once it answers."""
+    """`app.py serve` against the Chroma server, with its own data folder; returns once it answers."""
+    url, process = launch_app(chroma_url, data_dir)
+    wait_until_up(url + "/healthz", process, "app.py serve")
+    return url, process
+
+
+def launch_app(chroma_url: str, data_dir: Path) -> tuple[str, subprocess.Popen]:
+    """`app.py serve` against the Chroma server, with its own data folder, started; its URL and process."""
     port = free_port()
     env = {
         **os.environ, "POLICYQA_CHROMA_URL": chroma_url, "POLICYQA_DATA_DIR": str(data_dir),
@@ -58,15 +65,15 @@ def start_app(chroma_url: str, data_dir: Path) -> tuple[str, subprocess.Popen]:
         [sys.executable, str(REPO_ROOT / "app.py"), "serve"], env=env, cwd=REPO_ROOT,
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )
-    url = f"http://127.0.0.1:{port}"
-    wait_until_up(url + "/healthz", process, "app.py serve")
-    return url, process
+    return f"http://127.0.0.1:{port}", process
 
 
 def test_a_document_uploaded_through_one_app_is_answered_by_another(chroma_server, tmp_path):
-    apps = [start_app(chroma_server, tmp_path / f"app-{i}") for i in (1, 2)]
+    apps = [launch_app(chroma_server, tmp_path / f"app-{i}") for i in (1, 2)]  # both start at once
     (first, _), (second, _) = apps
     try:
+        for url, process in apps:
+            wait_until_up(url + "/healthz", process, "app.py serve")
         assert httpx.get(second + "/healthz").json()["store"] == chroma_server
         question = {"question": "村级会计档案的保管期限是多久？"}
         before = httpx.post(second + "/api/v1/ask", json=question, timeout=60).json()
