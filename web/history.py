@@ -140,7 +140,8 @@ def wire_history(service: AssistantService, parts: dict, blocks: gr.Blocks) -> N
     def started(kept, request: gr.Request):
         return shown(kept, None, request)
 
-    blocks.load(restored, [parts["kept"], parts["turns"]], chat_outputs, api_visibility="private")
+    # Outside the queue: a quick read of the saved conversation, done before a first question rather than after it.
+    blocks.load(restored, [parts["kept"], parts["turns"]], chat_outputs, api_visibility="private", queue=False)
     parts["history"].input(shown, [parts["kept"], parts["history"]], chat_outputs, api_visibility="private")
     parts["history_new"].click(started, [parts["kept"]], chat_outputs, api_visibility="private")
 
