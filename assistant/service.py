@@ -64,6 +64,12 @@ E5_CROSSLINGUAL_DROP = 0.13
 TRIES_PER_SUGGESTION = 2
 
 
+def similarity_needed(passages: int, base: float = E5_MIN_SIMILARITY, per_doubling: float = E5_SIMILARITY_PER_DOUBLING) -> float:
+    """The e5 similarity at which a passage is evidence when this many passages are searched (held within the sizes measured)."""
+    held = min(max(passages, E5_MEASURED_PASSAGES[0]), E5_MEASURED_PASSAGES[1])
+    return base + per_doubling * math.log2(held / E5_REFERENCE_PASSAGES)
+
+
 class AssistantService:
     """Ingest, list, remove and ask, over one passage store and one retriever."""
 
@@ -311,8 +317,7 @@ class AssistantService:
             return float(self.settings.min_similarity)
         if self.retriever.model_label != E5_MODEL or self.retriever.effective_dense_weight() == 0:
             return None
-        searched = min(max(len(self.store) if passages is None else passages, E5_MEASURED_PASSAGES[0]), E5_MEASURED_PASSAGES[1])
-        threshold = E5_MIN_SIMILARITY + E5_SIMILARITY_PER_DOUBLING * math.log2(searched / E5_REFERENCE_PASSAGES)
+        threshold = similarity_needed(len(self.store) if passages is None else passages)
         return threshold - (E5_CROSSLINGUAL_DROP if english else 0.0)
 
     def searched_passages(self, doc_ids: list[str] | None, filters: dict | None) -> int:

@@ -150,7 +150,7 @@ def size_aware_table(per_set: dict[str, list[Searched]], ranking) -> list[dict]:
     that grows with log2 of the passages searched, or words alone cover min_evidence) over a grid of its
     settings: false refusals and refusal accuracy per set and half, the settings whose worst set and half
     keeps the most margin on the targets (false refusals <= 0.10, refusal accuracy >= 0.85) first."""
-    from assistant.service import E5_MEASURED_PASSAGES, E5_REFERENCE_PASSAGES
+    from assistant.service import similarity_needed
 
     measured = {name: [[(*evidence(r, ranking), r.answerable, r.passages) for r in half] for half in halves(rows)] for name, rows in per_set.items()}
     results = []
@@ -159,19 +159,13 @@ def size_aware_table(per_set: dict[str, list[Searched]], ranking) -> list[dict]:
         for name, parts in measured.items():
             cells[name] = []
             for part in parts:
-                answered = [(lex >= lex_cut or sim >= size_threshold(base, slope, n, E5_REFERENCE_PASSAGES, E5_MEASURED_PASSAGES), ok)
+                answered = [(lex >= lex_cut or sim >= similarity_needed(n, base, slope), ok)
                             for lex, sim, ok, n in part]
                 cells[name].append({"false_refusals": round(float(np.mean([not a for a, ok in answered if ok])), 3),
                                     "refusal_accuracy": round(float(np.mean([not a for a, ok in answered if not ok])), 3)})
         margin = min(min(0.10 - c["false_refusals"], c["refusal_accuracy"] - 0.85) for cs in cells.values() for c in cs)
         results.append({"similarity": base, "per_doubling": slope, "min_evidence": lex_cut, "worst_margin": round(margin, 3), "sets": cells})
     return sorted(results, key=lambda r: -r["worst_margin"])
-
-
-def size_threshold(base: float, slope: float, passages: int, reference: int, measured: tuple[int, int]) -> float:
-    """The similarity threshold at this many passages searched (held within the sizes measured)."""
-    held = min(max(passages, measured[0]), measured[1])
-    return base + slope * float(np.log2(held / reference))
 
 
 def main() -> None:
