@@ -8,7 +8,7 @@ import pytest
 from conftest import eventually, make_settings
 from departments import ALLOWANCE, EXEMPTION, two_departments
 from serving import served
-from test_browser import ask, browser, page  # noqa: F401 - the browser and page fixtures
+from test_browser import ask, browser, page, send  # noqa: F401 - the browser and page fixtures
 
 READER_PASSWORD, EDITOR_PASSWORD, ADMIN_PASSWORD = "组织部读者口令", "人社厅编辑口令", "管理员口令-2026"
 
@@ -43,8 +43,7 @@ def reply(page, question: str) -> str:
     """Ask and wait for the answer, declined or not: its text."""
     bots = page.locator("#chat [data-testid='bot']")
     before = bots.count()
-    page.locator("#question textarea").fill(question)
-    page.locator("#question textarea").press("Enter")
+    send(page, question)
     answer = bots.nth(before).filter(has_text=re.compile("未找到相关规定|150元|「"))
     answer.wait_for(timeout=60_000)
     return answer.inner_text()
