@@ -17,7 +17,7 @@ CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
     "--disable-sync", "--no-first-run", "--disable-quic",
 ]
-ANSWER_TIMEOUT_MS = 60_000
+ANSWER_TIMEOUT_MS = 120_000  # two xdist workers share two cores with servers, models and the browser
 # How long a sent question may take to show in the chat before the page is taken not to have had it.
 SEND_WAIT_MS = 10_000
 DISLIKE = "button[aria-label='踩'], button[aria-label='Dislike']"

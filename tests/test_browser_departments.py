@@ -8,7 +8,7 @@ import pytest
 from conftest import eventually, make_settings
 from departments import ALLOWANCE, EXEMPTION, two_departments
 from serving import served
-from test_browser import ask, browser, page, send  # noqa: F401 - the browser and page fixtures
+from test_browser import ANSWER_TIMEOUT_MS, ask, browser, page, send  # noqa: F401 - the browser and page fixtures
 
 READER_PASSWORD, EDITOR_PASSWORD, ADMIN_PASSWORD = "组织部读者口令", "人社厅编辑口令", "管理员口令-2026"
 
@@ -45,7 +45,7 @@ def reply(page, question: str) -> str:
     before = bots.count()
     send(page, question)
     answer = bots.nth(before).filter(has_text=re.compile("未找到相关规定|150元|「"))
-    answer.wait_for(timeout=60_000)
+    answer.wait_for(timeout=ANSWER_TIMEOUT_MS)
     return answer.inner_text()
 
 
