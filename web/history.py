@@ -132,16 +132,13 @@ def wire_history(service: AssistantService, parts: dict, blocks: gr.Blocks) -> N
         listing = gr.Dropdown(choices=history_choices(service, owner), value=kept["conversation"])
         return messages, turns, kept, listing, *suggestion_updates(suggestions)
 
-    def restored(kept, done, request: gr.Request):
-        if done:  # asked before the page had finished opening: the conversation on screen stays
-            return (gr.skip(),) * len(chat_outputs)
+    def restored(kept, request: gr.Request):
         return shown(kept, (kept or {}).get("conversation"), request)
 
     def started(kept, request: gr.Request):
         return shown(kept, None, request)
 
-    # Outside the queue: a quick read of the saved conversation, done before a first question rather than after it.
-    blocks.load(restored, [parts["kept"], parts["turns"]], chat_outputs, api_visibility="private", queue=False)
+    blocks.load(restored, [parts["kept"]], chat_outputs, api_visibility="private")
     parts["history"].input(shown, [parts["kept"], parts["history"]], chat_outputs, api_visibility="private")
     parts["history_new"].click(started, [parts["kept"]], chat_outputs, api_visibility="private")
 
