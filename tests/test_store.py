@@ -97,3 +97,17 @@ def test_counting_the_passages_searched_agrees_with_the_passages_matched(tmp_pat
     for doc_ids, filters in (([docs[0]], None), (docs[:2] + docs[:1], None), (["no-such-document"], None), (docs, {"kind": "item"})):
         assert store.count_matching(doc_ids, filters) == len(store.matching(doc_ids, filters))
     assert 0 < store.count_matching([docs[0]]) < len(store)
+
+
+def test_a_collection_another_app_created_first_is_opened_not_an_error(tmp_path):
+    """Two apps starting together over one server both find the passages missing; the second create must not fail."""
+    import chromadb
+
+    from vectorstore.chroma import create_unless_there
+
+    client = chromadb.PersistentClient(path=str(tmp_path / "chroma"), settings=chromadb.Settings(anonymized_telemetry=False))
+    create_unless_there(client, "passages", metadata={"model": "first"})
+    create_unless_there(client, "passages", metadata={"model": "second"})  # the slower app's create
+    assert client.get_collection("passages").metadata["model"] == "first"
+    with pytest.raises(Exception, match="(?i)name"):
+        create_unless_there(client, "x", metadata={"model": "first"})  # too short a name: a real refusal still shows

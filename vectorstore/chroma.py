@@ -92,9 +92,22 @@ def make_store(settings, embeddings: Embeddings, model_label: str, client=None) 
         client = client or chroma_client(settings)
         known = {c if isinstance(c, str) else c.name for c in client.list_collections()}
         if name not in known:  # a stored collection is opened as it is: a read-only store still answers
-            client.create_collection(name, metadata={MODEL_KEY: settings.embed_model}, configuration=COSINE)
+            create_unless_there(client, name, metadata={MODEL_KEY: settings.embed_model}, configuration=COSINE)
         vectors = Chroma(collection_name=name, embedding_function=embeddings, client=client)
         return ChromaCollections(vectors, client, client.get_collection(name), server_address(client))
+
+
+def create_unless_there(client, name: str, **options) -> None:
+    """Create a collection, unless another process sharing the server created it first.
+
+    Two apps started together over one Chroma server both find the collection missing; the second
+    one's create is refused ("already exists") and it opens the first one's instead.
+    """
+    try:
+        client.create_collection(name, **options)
+    except Exception:  # noqa: BLE001 - the server's refusal type differs by client; the list below decides
+        if name not in {c if isinstance(c, str) else c.name for c in client.list_collections()}:
+            raise
 
 
 def server_address(client) -> str:
