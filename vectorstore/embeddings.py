@@ -46,11 +46,14 @@ class SentenceTransformerEmbeddings(Embeddings):
     them on questions and passages.
     """
 
-    def __init__(self, model_path: str, device: str = "cpu", batch_size: int = 16, label: str | None = None) -> None:
+    def __init__(
+        self, model_path: str, device: str = "cpu", batch_size: int = 16, label: str | None = None, questions=None
+    ) -> None:
         self.model_path = model_path
         self.device = device
         self.batch_size = batch_size
         self._label = label
+        self.questions = questions  # an encoder of the same weights for one question at a time (ONNX Runtime), or None
         self._model = None
         self._loading = threading.Lock()
 
@@ -88,6 +91,8 @@ class SentenceTransformerEmbeddings(Embeddings):
 
     def embed_query(self, text: str) -> list[float]:
         """Embed one question."""
+        if self.questions is not None:
+            return self.questions.encode(text[:MAX_EMBED_CHARS])
         return self._encode([text], "query")[0]
 
 
@@ -274,7 +279,10 @@ def make_embeddings(settings) -> Embeddings:
         except ModelFileError as error:
             log.error("%s", error)
             return UnavailableEmbeddings(E5_MODEL, error)
-        embeddings = SentenceTransformerEmbeddings(str(folder), device=settings.embed_device, label=E5_MODEL)
+        from vectorstore.onnx_questions import question_encoder
+
+        fast = question_encoder(folder) if settings.embed_device == "cpu" else None
+        embeddings = SentenceTransformerEmbeddings(str(folder), device=settings.embed_device, label=E5_MODEL, questions=fast)
     elif name == MINILM:
         embeddings = SentenceTransformerEmbeddings(bundled_model_path(), device=settings.embed_device)
     else:

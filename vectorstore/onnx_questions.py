@@ -1,0 +1,122 @@
+"""Questions to the bundled e5 through ONNX Runtime: the same float32 weights, about three times faster for one question.
+
+Encoding one short question with PyTorch costs 27–36 ms on two cores, most of it the framework's
+per-operation overhead on tiny matrices; ONNX Runtime runs the same graph in about a third of that.
+The graph, the model's 12 layers without the 250 037-row word-embedding table, is exported once
+from the sentence-transformers folder (`onnx/question-encoder.onnx`, 86 MB, beside the weights). The
+table stays in `model.safetensors` and is read through a memory map, only the rows a question uses.
+Passages are still embedded by sentence-transformers (batches, GPU); both give the same vectors.
+"""
+
+import json
+import logging
+import os
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+ENCODER_FILE = "onnx/question-encoder.onnx"
+WORD_EMBEDDINGS = "embeddings.word_embeddings.weight"
+MAX_TOKENS = 512
+OPSET = 17
+
+
+def export_question_encoder(folder: Path) -> Path | None:
+    """The folder's question encoder, exported on first use; None (and a warning) when it cannot be made here.
+
+    Written aside and renamed into place, so a run killed part-way leaves no half file behind.
+    """
+    target = Path(folder) / ENCODER_FILE
+    if target.is_file():
+        return target
+    staging = target.with_name(f"{target.name}.partial-{os.getpid()}")
+    try:
+        import torch
+        from transformers import AutoModel
+
+        class Layers(torch.nn.Module):
+            """The model from its input embeddings on: positions, layer norm, the 12 layers."""
+
+            def __init__(self, bert) -> None:
+                super().__init__()
+                self.bert = bert
+
+            def forward(self, inputs_embeds, attention_mask):
+                return self.bert(inputs_embeds=inputs_embeds, attention_mask=attention_mask).last_hidden_state
+
+        bert = AutoModel.from_pretrained(str(folder), local_files_only=True).eval()
+        example = bert.embeddings.word_embeddings.weight.detach()[None, :5]
+        target.parent.mkdir(parents=True, exist_ok=True)
+        axes = {"inputs_embeds": {0: "batch", 1: "tokens"}, "attention_mask": {0: "batch", 1: "tokens"}, "hidden": {0: "batch", 1: "tokens"}}
+        with torch.inference_mode(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notice: it is what exports this graph
+            torch.onnx.export(
+                Layers(bert), (example, torch.ones(1, 5, dtype=torch.int64)), str(staging),
+                input_names=["inputs_embeds", "attention_mask"], output_names=["hidden"], dynamic_axes=axes,
+                opset_version=OPSET, dynamo=False,
+            )
+        os.replace(staging, target)
+        log.info("已为问题编码导出 ONNX 图 %s", target)
+        return target
+    except Exception as error:  # noqa: BLE001 - no onnx package, an exporter change: questions go through PyTorch
+        log.warning("无法导出问题编码的 ONNX 图（%s: %s），问题改由 PyTorch 编码（较慢）", type(error).__name__, str(error)[:200])
+        return None
+    finally:
+        staging.unlink(missing_ok=True)
+
+
+def safetensors_array(path: Path, name: str) -> np.ndarray:
+    """One float32 tensor of a safetensors file, memory-mapped (read from disk only where it is used)."""
+    with open(path, "rb") as handle:
+        size = int.from_bytes(handle.read(8), "little")
+        header = json.loads(handle.read(size))
+    entry = header[name]
+    if entry["dtype"] != "F32":
+        raise ValueError(f"{name} in {path} is {entry['dtype']}, not F32")
+    start, end = entry["data_offsets"]
+    return np.memmap(path, dtype="<f4", mode="r", offset=8 + size + start, shape=tuple(entry["shape"]))
+
+
+class OnnxQuestionEncoder:
+    """Normalised mean-pooled vectors of texts, as the sentence-transformers folder computes them, through ONNX Runtime."""
+
+    def __init__(self, folder: Path, graph: Path, threads: int = 1) -> None:
+        import onnxruntime
+        from tokenizers import Tokenizer
+
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = threads  # a question is small: one core each, the other free for the next
+        options.inter_op_num_threads = 1
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        self.session = onnxruntime.InferenceSession(str(graph), options, providers=["CPUExecutionProvider"])
+        self.tokenizer = Tokenizer.from_file(str(Path(folder) / "tokenizer.json"))
+        self.tokenizer.enable_truncation(MAX_TOKENS)
+        self.words = safetensors_array(Path(folder) / "model.safetensors", WORD_EMBEDDINGS)
+        prompts = json.loads((Path(folder) / "config_sentence_transformers.json").read_text(encoding="utf-8")).get("prompts") or {}
+        self.prompt = prompts.get("query", "")
+
+    def encode(self, question: str) -> list[float]:
+        """The vector of one question (the folder's query prompt put before it)."""
+        ids = np.asarray(self.tokenizer.encode(self.prompt + question).ids, dtype=np.int64)
+        embeds = np.ascontiguousarray(self.words[ids], dtype=np.float32)[None]
+        hidden = self.session.run(None, {"inputs_embeds": embeds, "attention_mask": np.ones((1, len(ids)), np.int64)})[0][0]
+        vector = hidden.mean(axis=0)
+        return (vector / np.linalg.norm(vector)).tolist()
+
+
+def question_encoder(folder: Path) -> OnnxQuestionEncoder | None:
+    """The fast question encoder of an e5 folder (exported on first use); None when it cannot be had."""
+    for attempt in range(2):  # a damaged graph is exported again, once
+        graph = export_question_encoder(folder)
+        if graph is None:
+            return None
+        try:
+            return OnnxQuestionEncoder(folder, graph)
+        except Exception as error:  # noqa: BLE001 - a damaged graph or table: PyTorch still encodes
+            log.warning("问题编码的 ONNX 图 %s 无法加载（%s: %s）%s", graph, type(error).__name__, str(error)[:200],
+                        "，重新导出" if attempt == 0 else "，问题改由 PyTorch 编码")
+            graph.unlink(missing_ok=True)
+    return None
