@@ -43,7 +43,10 @@ class Settings(BaseSettings):
     )
     model_dir: Path = Field(
         Path("~/.cache/policyqa/models"),
-        description="Folder where the bundled multilingual-e5-small is written out once for sentence-transformers (about 470 MB).",
+        description=(
+            "Folder where the bundled multilingual-e5-small is written out once for sentence-transformers (about 470 MB) "
+            "and its question encoder for onnxruntime (86 MB)."
+        ),
     )
     embed_cache: str = Field(
         "",

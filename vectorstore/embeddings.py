@@ -92,7 +92,7 @@ class SentenceTransformerEmbeddings(Embeddings):
     def embed_query(self, text: str) -> list[float]:
         """Embed one question."""
         if self.questions is not None:
-            return self.questions.encode(text[:MAX_EMBED_CHARS])
+            return self.questions.encode(text[:MAX_EMBED_CHARS], self.model.tokenizer.backend_tokenizer)
         return self._encode([text], "query")[0]
 
 

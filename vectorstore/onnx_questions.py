@@ -85,22 +85,26 @@ class OnnxQuestionEncoder:
 
     def __init__(self, folder: Path, graph: Path, threads: int = 1) -> None:
         import onnxruntime
-        from tokenizers import Tokenizer
 
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = threads  # a question is small: one core each, the other free for the next
         options.inter_op_num_threads = 1
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self.session = onnxruntime.InferenceSession(str(graph), options, providers=["CPUExecutionProvider"])
-        self.tokenizer = Tokenizer.from_file(str(Path(folder) / "tokenizer.json"))
-        self.tokenizer.enable_truncation(MAX_TOKENS)
         self.words = safetensors_array(Path(folder) / "model.safetensors", WORD_EMBEDDINGS)
         prompts = json.loads((Path(folder) / "config_sentence_transformers.json").read_text(encoding="utf-8")).get("prompts") or {}
         self.prompt = prompts.get("query", "")
 
-    def encode(self, question: str) -> list[float]:
-        """The vector of one question (the folder's query prompt put before it)."""
-        ids = np.asarray(self.tokenizer.encode(self.prompt + question).ids, dtype=np.int64)
+    def encode(self, question: str, tokenizer) -> list[float]:
+        """The vector of one question (the folder's query prompt put before it).
+
+        `tokenizer` is the folder's own (a `tokenizers.Tokenizer`): the one sentence-transformers has
+        loaded is passed in, as a second copy of its 250 000 pieces would cost 290 MB.
+        """
+        pieces = tokenizer.encode(self.prompt + question).ids
+        if len(pieces) > MAX_TOKENS:  # cut as the model's tokenizer cuts: the end-of-text piece kept
+            pieces = pieces[: MAX_TOKENS - 1] + pieces[-1:]
+        ids = np.asarray(pieces, dtype=np.int64)
         embeds = np.ascontiguousarray(self.words[ids], dtype=np.float32)[None]
         hidden = self.session.run(None, {"inputs_embeds": embeds, "attention_mask": np.ones((1, len(ids)), np.int64)})[0][0]
         vector = hidden.mean(axis=0)
