@@ -37,20 +37,35 @@ def test_questions_encoded_by_onnx_runtime_get_the_vectors_sentence_transformers
     from sentence_transformers import SentenceTransformer
 
     from vectorstore.e5_folder import e5_folder
-    from vectorstore.onnx_questions import ENCODER_FILE, question_encoder
+    from vectorstore.onnx_questions import ENCODER_FILE, question_encoder, question_ids
 
     folder = e5_folder(tmp_path / "models")
     fast = question_encoder(folder)
     assert (folder / ENCODER_FILE).is_file()
     model = SentenceTransformer(str(folder), local_files_only=True)
+    tokenizer = model.tokenizer.backend_tokenizer
     texts = ["县里乡里的一把手多久培训一次？", "How many cadres in Anhui were promoted?", "免责" * 400, "Ｘ"]
-    ours = np.asarray([fast.encode(text, model.tokenizer.backend_tokenizer) for text in texts])
+    for text in texts:  # the very pieces the model reads, the long text cut at 512 with its end kept
+        assert question_ids("query: " + text, tokenizer)[0].tolist() == model.tokenize(["query: " + text])["input_ids"][0].tolist()
+    ours = np.asarray([fast.encode(text, tokenizer) for text in texts])
     theirs = model.encode_query(texts, normalize_embeddings=True)
-    assert float(np.min(np.sum(ours * theirs, axis=1))) > 0.9999  # the long one cut at 512 tokens by both
+    assert float(np.min(np.sum(ours * theirs, axis=1))) > 0.9999
     (folder / ENCODER_FILE).write_bytes(b"not a graph")  # damaged: exported again, and still the same vectors
     again = question_encoder(folder)
     assert "重新导出" in caplog.text
-    assert float(np.dot(again.encode(texts[0], model.tokenizer.backend_tokenizer), theirs[0])) > 0.9999
+    assert float(np.dot(again.encode(texts[0], tokenizer), theirs[0])) > 0.9999
+
+
+def test_the_assistant_encodes_questions_through_onnx_runtime(tmp_path):
+    from vectorstore.embeddings import make_embeddings
+    from vectorstore.onnx_questions import OnnxQuestionEncoder
+
+    embeddings = make_embeddings(make_settings(tmp_path, embed_cache=""))  # no cache between it and the model
+    question = "改革试点里头一回犯了错，干部能不被问责吗？"
+    vector = embeddings.embed_query(question)
+    assert isinstance(embeddings.inner.question_encoder, OnnxQuestionEncoder)
+    expected = embeddings.inner.model.encode_query([question], normalize_embeddings=True)[0]
+    assert float(np.dot(vector, expected)) > 0.9999
 
 
 def test_a_damaged_model_file_is_refused_with_the_package_to_reinstall(tmp_path):

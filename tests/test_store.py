@@ -99,15 +99,18 @@ def test_counting_the_passages_searched_agrees_with_the_passages_matched(tmp_pat
     assert 0 < store.count_matching([docs[0]]) < len(store)
 
 
-def test_a_collection_another_app_created_first_is_opened_not_an_error(tmp_path):
+def test_a_collection_another_app_created_first_is_opened_not_an_error(tmp_path, monkeypatch):
     """Two apps starting together over one server both find the passages missing; the second create must not fail."""
     import chromadb
+    from langchain_core.embeddings import DeterministicFakeEmbedding
 
-    from vectorstore.chroma import create_unless_there
+    from vectorstore.chroma import MODEL_KEY, make_store
 
+    settings = make_settings(tmp_path)
     client = chromadb.PersistentClient(path=str(tmp_path / "chroma"), settings=chromadb.Settings(anonymized_telemetry=False))
-    create_unless_there(client, "passages", metadata={"model": "first"})
-    create_unless_there(client, "passages", metadata={"model": "second"})  # the slower app's create
-    assert client.get_collection("passages").metadata["model"] == "first"
-    with pytest.raises(Exception, match="(?i)name"):
-        create_unless_there(client, "x", metadata={"model": "first"})  # too short a name: a real refusal still shows
+    first = make_store(settings, DeterministicFakeEmbedding(size=8), "fake", client)
+    first.passages.add(ids=["p1"], embeddings=[[0.1] * 8], metadatas=[{"doc_id": "d"}])
+    listed_before_the_first_app_created_it = []
+    monkeypatch.setattr(client, "list_collections", lambda: listed_before_the_first_app_created_it)
+    second = make_store(settings.model_copy(update={"embed_model": "another"}), DeterministicFakeEmbedding(size=8), "fake", client)
+    assert second.passages.count() == 1 and second.passages.metadata[MODEL_KEY] == settings.embed_model

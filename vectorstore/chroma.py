@@ -105,9 +105,11 @@ def create_unless_there(client, name: str, **options) -> None:
     """
     try:
         client.create_collection(name, **options)
-    except Exception:  # noqa: BLE001 - the server's refusal type differs by client; the list below decides
-        if name not in {c if isinstance(c, str) else c.name for c in client.list_collections()}:
-            raise
+    except Exception as refusal:  # noqa: BLE001 - the refusal's type differs by client: whether it is there now decides
+        try:
+            client.get_collection(name)
+        except Exception:  # noqa: BLE001 - not there: the create failed for another reason, which is the one to show
+            raise refusal from None
 
 
 def server_address(client) -> str:

@@ -47,15 +47,17 @@ class SentenceTransformerEmbeddings(Embeddings):
     """
 
     def __init__(
-        self, model_path: str, device: str = "cpu", batch_size: int = 16, label: str | None = None, questions=None
+        self, model_path: str, device: str = "cpu", batch_size: int = 16, label: str | None = None, onnx_questions: bool = False
     ) -> None:
         self.model_path = model_path
         self.device = device
         self.batch_size = batch_size
         self._label = label
-        self.questions = questions  # an encoder of the same weights for one question at a time (ONNX Runtime), or None
+        self.onnx_questions = onnx_questions  # questions through ONNX Runtime (vectorstore.onnx_questions), where it loads
         self._model = None
         self._loading = threading.Lock()
+        self._questions: tuple | None = None  # (the ONNX question encoder or None) once tried
+        self._loading_questions = threading.Lock()
 
     @property
     def label(self) -> str:
@@ -89,10 +91,23 @@ class SentenceTransformerEmbeddings(Embeddings):
         """Embed passages."""
         return self._encode(list(texts), "document")
 
+    @property
+    def question_encoder(self):
+        """The ONNX Runtime encoder of questions, made on first use; None when not asked for or not to be had here."""
+        if not self.onnx_questions:
+            return None
+        with self._loading_questions:
+            if self._questions is None:
+                from vectorstore.onnx_questions import question_encoder
+
+                self._questions = (question_encoder(Path(self.model_path)),)
+        return self._questions[0]
+
     def embed_query(self, text: str) -> list[float]:
         """Embed one question."""
-        if self.questions is not None:
-            return self.questions.encode(text[:MAX_EMBED_CHARS], self.model.tokenizer.backend_tokenizer)
+        encoder = self.question_encoder
+        if encoder is not None:
+            return encoder.encode(text[:MAX_EMBED_CHARS], self.model.tokenizer.backend_tokenizer)
         return self._encode([text], "query")[0]
 
 
@@ -279,10 +294,9 @@ def make_embeddings(settings) -> Embeddings:
         except ModelFileError as error:
             log.error("%s", error)
             return UnavailableEmbeddings(E5_MODEL, error)
-        from vectorstore.onnx_questions import question_encoder
-
-        fast = question_encoder(folder) if settings.embed_device == "cpu" else None
-        embeddings = SentenceTransformerEmbeddings(str(folder), device=settings.embed_device, label=E5_MODEL, questions=fast)
+        embeddings = SentenceTransformerEmbeddings(
+            str(folder), device=settings.embed_device, label=E5_MODEL, onnx_questions=settings.embed_device == "cpu"
+        )
     elif name == MINILM:
         embeddings = SentenceTransformerEmbeddings(bundled_model_path(), device=settings.embed_device)
     else:
