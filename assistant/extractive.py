@@ -99,17 +99,20 @@ def score_by_meaning(question: str, documents: list[Document], similar, quotable
 
 
 def pick_quotes(candidates: list[SentenceCandidate], max_quotes: int, margin: float | None = None) -> dict[int, list[tuple[int, int]]]:
-    """The sentences to quote, by passage rank, adjacent ones of one passage merged.
+    """The sentences to quote by passage rank, the passage of the best sentence first, adjacent ones of one passage merged.
 
     Companions are those scoring COMPANION_SHARE of the best, or, given a `margin`, within it of the best.
+    The passages come in the order of their best sentences, so that the answer leads with the
+    sentence that answers best (the yes/no and number leads are taken from it), not with the one
+    whose passage the retriever happened to rank first.
     """
     if not candidates:
         return {}
     floor = candidates[0].score - margin if margin is not None else candidates[0].score * COMPANION_SHARE
     chosen = [c for c in candidates if c.score >= floor][:max_quotes]
-    by_rank: dict[int, list[tuple[int, int]]] = {}
+    by_rank: dict[int, list[tuple[int, int]]] = {c.rank: [] for c in chosen}  # candidates come best first
     for c in sorted(chosen, key=lambda c: (c.rank, c.start)):
-        spans = by_rank.setdefault(c.rank, [])
+        spans = by_rank[c.rank]
         if spans and spans[-1][1] >= c.start:
             spans[-1] = (spans[-1][0], c.end)
         else:

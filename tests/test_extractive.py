@@ -25,3 +25,14 @@ def test_rare_words_weigh_more_than_common_ones():
     terms = weigh_terms("干部出差住宿费标准是多少？", lambda w: idf(w, 1.0))
     assert terms.coverage("干部的标准") < 0.2
     assert terms.coverage("出差住宿费") > 0.8
+
+
+def test_the_passage_of_the_best_sentence_is_quoted_first_whatever_its_retrieval_rank():
+    from assistant.extractive import SentenceCandidate, pick_quotes
+
+    best_in_second = SentenceCandidate(rank=1, start=10, end=30, score=0.91)
+    close_in_first = SentenceCandidate(rank=0, start=0, end=12, score=0.90)
+    earlier_in_second = SentenceCandidate(rank=1, start=0, end=10, score=0.895)
+    by_rank = pick_quotes([best_in_second, close_in_first, earlier_in_second], max_quotes=4, margin=0.02)
+    assert list(by_rank) == [1, 0]  # the answer (and its yes/no or number lead) starts from the best sentence
+    assert by_rank[1] == [(0, 30)]  # within a passage, in reading order, adjacent sentences merged
