@@ -107,7 +107,37 @@ def ask(page, question: str):
         answer.locator("details.citation").first.wait_for(state="attached", timeout=ANSWER_TIMEOUT_MS)
     except Exception as error:  # say what the page showed instead of a cited answer
         raise AssertionError(f"no citation under the answer to {question!r}; the page shows: {answer.inner_text()[:500]!r}") from error
+    settle(page)
     return answer
+
+
+def settle(page, quiet_ms: int = 1000) -> None:
+    """Wait until the chat has stopped changing (no change for `quiet_ms`), so that what is clicked next stays put.
+
+    On two cores shared with the other xdist worker, the browser can take many seconds to lay out a
+    long answer, replacing its elements meanwhile; a click then finds its link detached again and again.
+    """
+    outcome = page.evaluate(
+        """([quiet, limit]) => new Promise(resolve => {
+            const chat = document.querySelector('#chat');
+            let changes = 0, last = performance.now(); const kinds = [];
+            const observer = new MutationObserver(list => {
+                changes += list.length; last = performance.now();
+                for (const m of list) if (kinds.length < 6) kinds.push(m.type + ' ' + (m.target.className || m.target.nodeName));
+            });
+            observer.observe(chat, {subtree: true, childList: true, attributes: true, characterData: true});
+            const began = performance.now();
+            const check = setInterval(() => {
+                const now = performance.now();
+                if (now - last >= quiet || now - began >= limit) {
+                    clearInterval(check); observer.disconnect();
+                    resolve({settled: now - last >= quiet, changes, kinds, ms: Math.round(now - began)});
+                }
+            }, 100);
+        })""",
+        [quiet_ms, ANSWER_TIMEOUT_MS],
+    )
+    assert outcome["settled"], f"the chat kept changing for {outcome['ms']} ms: {outcome['changes']} changes, e.g. {outcome['kinds']}"
 
 
 def gradio_uploads() -> Path:
