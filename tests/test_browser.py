@@ -62,6 +62,7 @@ def site(tmp_path_factory):
 def page(browser, request):
     width, height = getattr(request, "param", (1280, 900))
     context = browser.new_context(viewport={"width": width, "height": height}, locale="zh-CN", accept_downloads=True)
+    context.set_default_timeout(ANSWER_TIMEOUT_MS)  # the question box opens once the page has restored its conversation
     page = context.new_page()
     page.dialogs, page.console = [], []
     page.on("dialog", lambda dialog: (page.dialogs.append(dialog.message), dialog.dismiss()))
@@ -153,6 +154,24 @@ def unlock_admin(page):
     page.locator("#admin-password input").fill(ADMIN_PASSWORD)
     page.locator("#admin-unlock").click()
     page.locator("#admin-docs", has_text="中共湖北省委").wait_for()  # unlocked and listed: the tab has settled
+
+
+def test_the_question_box_opens_only_once_the_saved_conversation_is_on_the_page(site, page, monkeypatch):
+    """A question sent while the page was still restoring its conversation had its answer wiped by it (seen under load)."""
+    import threading
+
+    import web.history
+
+    url, _ = site
+    opened, listing = threading.Event(), web.history.history_choices
+    monkeypatch.setattr(web.history, "history_choices", lambda *args: (opened.wait(60), listing(*args))[1])
+    page.goto(url + "/")
+    box = page.locator("#question textarea")
+    box.wait_for()
+    assert box.is_disabled() and page.locator("#send").is_disabled()  # still restoring: nothing can be sent
+    opened.set()
+    page.wait_for_function("() => !document.querySelector('#question textarea').disabled")
+    assert ask(page, "先行先试中出现的失误能否免责？").locator("details.citation").count() >= 1
 
 
 def test_a_cadre_asks_checks_the_source_rates_it_and_an_admin_adds_a_document(site, page, tmp_path):

@@ -70,7 +70,9 @@ def test_two_logins_two_views(departments, page, browser, tmp_path):  # noqa: F8
     page.locator("input[type=password]").wait_for()
     assert page.locator("#question").count() == 0
 
-    other = browser.new_context(locale="zh-CN").new_page()
+    other = browser.new_context(locale="zh-CN")
+    other.set_default_timeout(ANSWER_TIMEOUT_MS)  # the question box opens once the page has restored its conversation
+    other = other.new_page()
     try:
         log_in(other, url + "/kb/rst/", "李四", EDITOR_PASSWORD)
         assert "150元" in ask(other, ALLOWANCE).inner_text()
@@ -107,7 +109,9 @@ def test_an_admin_sees_the_dashboard_and_the_audit_log_others_do_not(departments
     log_in(page, url + "/kb/rst/", "张三", READER_PASSWORD)
     eventually(lambda: ("张三", "rst", "denied: 无权使用知识库 rst") in logins(data_dir), what="张三 refused at rst's page")
 
-    admin = browser.new_context(locale="zh-CN", accept_downloads=True).new_page()
+    admin = browser.new_context(locale="zh-CN", accept_downloads=True)
+    admin.set_default_timeout(ANSWER_TIMEOUT_MS)
+    admin = admin.new_page()
     try:
         log_in(admin, url + "/kb/zzb/", "王五", ADMIN_PASSWORD)
         admin.locator("#question textarea").wait_for()

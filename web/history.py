@@ -133,12 +133,15 @@ def wire_history(service: AssistantService, parts: dict, blocks: gr.Blocks) -> N
         return messages, turns, kept, listing, *suggestion_updates(suggestions)
 
     def restored(kept, request: gr.Request):
-        return shown(kept, (kept or {}).get("conversation"), request)
+        """The saved conversation on opening, then the question box and send button opened: a question
+        asked earlier, its answer shown before the conversation arrived, would be wiped by it."""
+        return *shown(kept, (kept or {}).get("conversation"), request), gr.Textbox(interactive=True), gr.Button(interactive=True)
 
     def started(kept, request: gr.Request):
         return shown(kept, None, request)
 
-    blocks.load(restored, [parts["kept"]], chat_outputs, api_visibility="private")
+    opening = [*chat_outputs, parts["question"], parts["send"]]
+    blocks.load(restored, [parts["kept"]], opening, api_visibility="private")
     parts["history"].input(shown, [parts["kept"], parts["history"]], chat_outputs, api_visibility="private")
     parts["history_new"].click(started, [parts["kept"]], chat_outputs, api_visibility="private")
 

@@ -189,11 +189,13 @@ def build_chat(service: AssistantService, compact: bool = False) -> dict:
                 elem_id="chat",
             )
             with gr.Row():
+                # Closed until the page has opened the browser's saved conversation (web.history): a
+                # question sent before that would have its answer wiped when the conversation arrives.
                 question = gr.Textbox(
                     placeholder="输入问题，按回车发送", show_label=False, scale=8, min_width=160,
-                    elem_id="question", max_lines=4, max_length=MAX_QUESTION_CHARS,
+                    elem_id="question", max_lines=4, max_length=MAX_QUESTION_CHARS, interactive=False,
                 )
-                send = gr.Button("发送", variant="primary", scale=1, min_width=70, elem_id="send")
+                send = gr.Button("发送", variant="primary", scale=1, min_width=70, elem_id="send", interactive=False)
             suggestions = build_suggestions()
             with gr.Row():
                 clear = gr.Button("清空对话", size="sm", min_width=100, elem_id="clear")
