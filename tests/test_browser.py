@@ -58,18 +58,23 @@ def site(tmp_path_factory):
         yield url, service
 
 
+def new_page(browser, **options):
+    """A page in a browser context of its own, Chinese locale, waiting as long as an answer may take."""
+    context = browser.new_context(locale="zh-CN", **options)
+    context.set_default_timeout(ANSWER_TIMEOUT_MS)  # the question box opens once the page has restored its conversation
+    return context.new_page()
+
+
 @pytest.fixture
 def page(browser, request):
     width, height = getattr(request, "param", (1280, 900))
-    context = browser.new_context(viewport={"width": width, "height": height}, locale="zh-CN", accept_downloads=True)
-    context.set_default_timeout(ANSWER_TIMEOUT_MS)  # the question box opens once the page has restored its conversation
-    page = context.new_page()
+    page = new_page(browser, viewport={"width": width, "height": height}, accept_downloads=True)
     page.dialogs, page.console = [], []
     page.on("dialog", lambda dialog: (page.dialogs.append(dialog.message), dialog.dismiss()))
     page.on("console", lambda message: page.console.append(f"{message.type}: {message.text}"[:300]))
     page.on("pageerror", lambda error: page.console.append(f"pageerror: {error}"[:300]))
     yield page
-    context.close()
+    page.context.close()
 
 
 def send(page, question: str) -> None:

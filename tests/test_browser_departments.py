@@ -8,7 +8,7 @@ import pytest
 from conftest import eventually, make_settings
 from departments import ALLOWANCE, EXEMPTION, two_departments
 from serving import served
-from test_browser import ANSWER_TIMEOUT_MS, ask, browser, page, send  # noqa: F401 - the browser and page fixtures
+from test_browser import ANSWER_TIMEOUT_MS, ask, browser, new_page, page, send  # noqa: F401 - the browser and page fixtures
 
 READER_PASSWORD, EDITOR_PASSWORD, ADMIN_PASSWORD = "组织部读者口令", "人社厅编辑口令", "管理员口令-2026"
 
@@ -70,9 +70,7 @@ def test_two_logins_two_views(departments, page, browser, tmp_path):  # noqa: F8
     page.locator("input[type=password]").wait_for()
     assert page.locator("#question").count() == 0
 
-    other = browser.new_context(locale="zh-CN")
-    other.set_default_timeout(ANSWER_TIMEOUT_MS)  # the question box opens once the page has restored its conversation
-    other = other.new_page()
+    other = new_page(browser)
     try:
         log_in(other, url + "/kb/rst/", "李四", EDITOR_PASSWORD)
         assert "150元" in ask(other, ALLOWANCE).inner_text()
@@ -109,9 +107,7 @@ def test_an_admin_sees_the_dashboard_and_the_audit_log_others_do_not(departments
     log_in(page, url + "/kb/rst/", "张三", READER_PASSWORD)
     eventually(lambda: ("张三", "rst", "denied: 无权使用知识库 rst") in logins(data_dir), what="张三 refused at rst's page")
 
-    admin = browser.new_context(locale="zh-CN", accept_downloads=True)
-    admin.set_default_timeout(ANSWER_TIMEOUT_MS)
-    admin = admin.new_page()
+    admin = new_page(browser, accept_downloads=True)
     try:
         log_in(admin, url + "/kb/zzb/", "王五", ADMIN_PASSWORD)
         admin.locator("#question textarea").wait_for()
