@@ -220,9 +220,14 @@ def compose_extractive_answer(
     # question's words than the threshold often holds the answer itself, the words being in the one
     # before it (ncppolicies gold_in_citations 0.807 -> 0.825); COMPANION_SHARE decides what is quoted.
     if evidence < (min_evidence if quote_by_words is None else quote_by_words) and similar is not None:  # quote by meaning
-        by_rank = pick_quotes(score_by_meaning(focus or question, documents, similar, quotable), max_quotes, MEANING_COMPANION_MARGIN)
+        candidates = score_by_meaning(focus or question, documents, similar, quotable)
+        by_rank = pick_quotes(candidates, max_quotes, MEANING_COMPANION_MARGIN)
     else:
-        by_rank = pick_quotes(score_sentences(terms, documents, quotable), max_quotes)
+        candidates = score_sentences(terms, documents, quotable)
+        by_rank = pick_quotes(candidates, max_quotes)
+    # The yes/no or number lead is read from the sentence that answers best, not from whichever of
+    # its passage's quoted sentences comes first (「……斗争一线……」 before 「……235名干部得到提拔……」).
+    best = documents[candidates[0].rank].page_content[candidates[0].start : candidates[0].end].strip() if candidates else None
     supported, by_rank = gather_list(focus or question, documents, by_rank, section_of)
     citations, seen = [], set()
     for rank, spans in by_rank.items():
@@ -240,7 +245,7 @@ def compose_extractive_answer(
             citations.insert(1, make_citation(2, continuation, (first_sentence,)))
             citations = [replace(c, n=n) for n, c in enumerate(citations, start=1)]
     lines = [quote_line(c) for c in citations]
-    lead = lead_line(focus or question, citations[0].quotes[0], terms.terms) if citations else None
+    lead = lead_line(focus or question, best or citations[0].quotes[0], terms.terms) if citations else None
     text = "\n\n".join(([lead] if lead else []) + lines)
     return Answer(
         question=question, text=text, refused=False, citations=tuple(citations), evidence=evidence, similarity=similarity

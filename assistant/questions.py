@@ -28,6 +28,8 @@ NUMBERING = re.compile(
     rf"第[{CHINESE_NUMBER}\d]+[条款项章节编部]|(?:^|(?<=[\n：:。；]))\s*[（(]?[{CHINESE_NUMBER}\d]{{1,3}}[)）、.．]"
 )
 NEAR = 12
+# People are counted in 名 or 人 alike: 「多少人被提拔」 is answered by 「235名干部」.
+PEOPLE = ("名", "人")
 # What a question asks for, as far as its wording says. A number, a date, a place or contact, or a body
 # is a fact of its own kind: a question asking for one is not answered by what answers another.
 FACT_KINDS = (
@@ -88,11 +90,12 @@ def quantity_answer(question: str, quote: str, terms: tuple[str, ...]) -> str | 
     """The number or date in the quote that stands nearest the question's words, with its unit."""
     pattern = FULL_OR_DAY_DATE if WHEN.search(question) else QUANTITY
     unit = re.search(r"(?:多少|几)([名个条项年次天人类批家场月日号])", question)
+    units = (PEOPLE if unit.group(1) in PEOPLE else unit.group(1)) if unit else ""
     best, best_score = None, -1.0
     numbering = [m.span() for m in NUMBERING.finditer(quote)]
     for match in pattern.finditer(quote):
         text = match.group(0)
-        if not any(ch.isdigit() or ch in CHINESE_NUMBER for ch in text) or (unit and not text.endswith(unit.group(1))):
+        if not any(ch.isdigit() or ch in CHINESE_NUMBER for ch in text) or (unit and not text.endswith(units)):
             continue
         if any(start < match.end() and match.start() < end for start, end in numbering):
             continue
