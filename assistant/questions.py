@@ -77,7 +77,9 @@ def yes_no_answer(question: str, quote: str, terms: tuple[str, ...] = ()) -> str
     clause = next((c for c in CLAUSE_SPLIT.split(quote) if FORBIDS.search(c) or PERMITS.search(c)), None)
     if clause is None:
         asked = terms[-1] if terms else ""
-        if ASKS_PERMISSION.search(question) and len(asked) >= 2 and asked in quote and not FORBIDS.search(quote):
+        # 「能不被问责吗」 asks to be spared what it names: a provision stating 问责 does not grant that.
+        spared = re.search(rf"不(?:被|用|受|会被|再)?{re.escape(asked)}", question) if asked else None
+        if ASKS_PERMISSION.search(question) and len(asked) >= 2 and asked in quote and not FORBIDS.search(quote) and not spared:
             return "可以。"
         return None
     forbids = FORBIDS.search(clause) is not None

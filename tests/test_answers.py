@@ -31,6 +31,16 @@ def test_yes_no_and_number_questions_lead_with_the_answer_the_quote_states(sampl
     assert stated in " ".join(answer.citations[0].quotes)
 
 
+def test_a_question_asking_to_be_spared_is_not_answered_yes_by_a_provision_that_imposes_it():
+    from assistant.questions import yes_no_answer
+
+    question = "改革试点里犯了错，干部能不被问责吗？"
+    terms = ("改革", "试点", "犯了错", "干部", "不", "问责")
+    assert yes_no_answer(question, "开展“一案双查”,对失职失责的党组织和领导干部严肃问责", terms) is None
+    assert yes_no_answer(question, "对先行先试出现的失误,可以不予或者免于追究责任", terms) == "可以。"
+    assert yes_no_answer("受处理处分影响期满的干部还能被使用吗？", "按规定积极合理使用", ("处分", "干部", "使用")) == "可以。"
+
+
 def test_a_question_without_a_stated_answer_gets_no_invented_lead(sample_service):
     answer = sample_service.ask("不担当不作为的干部怎么处理？")
     assert answer.text.startswith("《")
