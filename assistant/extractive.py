@@ -227,7 +227,7 @@ def compose_extractive_answer(
         by_rank = pick_quotes(candidates, max_quotes)
     # The yes/no or number lead is read from the sentence that answers best, not from whichever of
     # its passage's quoted sentences comes first (「……斗争一线……」 before 「……235名干部得到提拔……」).
-    best = documents[candidates[0].rank].page_content[candidates[0].start : candidates[0].end].strip() if candidates else None
+    best = documents[candidates[0].rank].page_content[candidates[0].start : candidates[0].end].strip() if candidates else ""
     supported, by_rank = gather_list(focus or question, documents, by_rank, section_of)
     citations, seen = [], set()
     for rank, spans in by_rank.items():
@@ -245,7 +245,7 @@ def compose_extractive_answer(
             citations.insert(1, make_citation(2, continuation, (first_sentence,)))
             citations = [replace(c, n=n) for n, c in enumerate(citations, start=1)]
     lines = [quote_line(c) for c in citations]
-    lead = lead_line(focus or question, best or citations[0].quotes[0], terms.terms) if citations else None
+    lead = lead_line(focus or question, best, terms.terms) if citations else None  # citations come from candidates
     text = "\n\n".join(([lead] if lead else []) + lines)
     return Answer(
         question=question, text=text, refused=False, citations=tuple(citations), evidence=evidence, similarity=similarity
