@@ -1,6 +1,7 @@
 """Hybrid retrieval: lexical and dense rankings fused into one, as a LangChain retriever."""
 
 import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -23,6 +24,8 @@ DOCUMENT_REPEAT_DECAY = 0.9
 # Share of the stored passages that must come or go before the dense weight is measured again: a
 # measurement embeds 150 pseudo-questions, too costly to repeat for every uploaded file.
 RECALIBRATE_CHANGE = 0.1
+# Questions embedded at once beside their lexical searches; more asked at once wait for a thread.
+QUESTION_ENCODERS = 8
 
 
 def fuse_rankings(rankings: list[tuple[list[str], float]], limit: int) -> list[tuple[str, float]]:
@@ -94,6 +97,10 @@ class HybridRetriever(BaseRetriever):
     calibration_path: Path | None = None
     _calibration: tuple[int, Calibration | None] | None = PrivateAttr(default=None)
     _calibrating: threading.Lock = PrivateAttr(default_factory=threading.Lock)
+    # Threads that embed questions while the lexical search runs (one per question being asked at once).
+    _embedding: ThreadPoolExecutor = PrivateAttr(
+        default_factory=lambda: ThreadPoolExecutor(max_workers=QUESTION_ENCODERS, thread_name_prefix="question-vector")
+    )
 
     def calibration(self) -> Calibration | None:
         """The dense-weight calibration for the passages stored now (None below its minimum size).
@@ -137,16 +144,24 @@ class HybridRetriever(BaseRetriever):
         dense_query: str | None = None,
     ) -> list[Document]:
         """The k best passages; `dense_query` is what the model is asked when it differs from the words
-        searched (an English question searched lexically in the documents' Chinese words)."""
+        searched (an English question searched lexically in the documents' Chinese words).
+
+        The question is embedded on another thread while the lexical search runs: the model leaves
+        the interpreter free while it computes, so the two overlap on two cores. It is embedded
+        before the store's lock is taken, which a change waiting for the lock could otherwise hold up.
+        """
         self.store.refresh_if_changed()
         with self.store.reading():
-            return self._best_passages(query, doc_ids, filters, k or self.k, dense_query or query)
+            weight = self.effective_dense_weight()
+        dense_query = dense_query or query
+        vector = self._embedding.submit(self.store.question_vector, dense_query) if weight > 0 else None
+        with self.store.reading():
+            return self._best_passages(query, doc_ids, filters, k or self.k, dense_query, weight, vector)
 
-    def _best_passages(self, query: str, doc_ids, filters, k: int, dense_query: str) -> list[Document]:
-        weight = self.effective_dense_weight()
+    def _best_passages(self, query: str, doc_ids, filters, k: int, dense_query: str, weight: float, vector: Future | None) -> list[Document]:
         allowed = self.store.matching(doc_ids, filters)
         lexical = self.store.lexical.search(query, self.candidates, allowed)
-        dense = self.store.dense_search(dense_query, self.candidates, allowed) if weight > 0 else []
+        dense = self.store.dense_search(dense_query, self.candidates, allowed, vector.result()) if vector else []
         lexical_rank = {pid: rank for rank, (pid, _) in enumerate(lexical)}
         dense_rank = {pid: (rank, similarity) for rank, (pid, similarity) in enumerate(dense)}
         lexical_ids = [pid for pid, _ in lexical]

@@ -171,19 +171,32 @@ class PassageStore:
         with self._translated():
             return self.texts.get(doc_id)
 
-    def dense_search(self, question: str, k: int, allowed: set[str] | None = None) -> list[tuple[str, float]]:
+    def question_vector(self, question: str) -> list[float]:
+        """The question as the model embeds it for dense search (reads nothing stored: no lock is needed)."""
+        return self.vectors.embeddings.embed_query(question)
+
+    def dense_search(
+        self, question: str, k: int, allowed: set[str] | None = None, vector: list[float] | None = None
+    ) -> list[tuple[str, float]]:
         """The k nearest passages by embedding, with cosine similarity (only `allowed` ids when given).
 
-        Only passages in the in-memory view are returned: Chroma holds a passage being added before the view does."""
+        `vector` is the question's vector when it was embedded beforehand (`question_vector`). Only
+        passages in the in-memory view are returned: Chroma holds a passage being added before the view does."""
         with self.reading():
             if not len(self.table) or allowed == set():
                 return []
             where = {"doc_id": {"$in": sorted({self.table.get(i).doc_id for i in allowed})}} if allowed else None
             with self._translated():
-                hits = self.vectors.similarity_search_with_score(question, k=min(k, len(self.table)), filter=where)
+                if vector is None:
+                    vector = self.question_vector(question)
+                # Ids and distances only: the passages' texts and metadata are in the table already, and
+                # reading them back from Chroma's SQLite doubled the search's time (5 -> 10 ms at 100 000).
+                found = self._passages_collection.query(
+                    query_embeddings=[vector], n_results=min(k, len(self.table)), where=where, include=["distances"]
+                )
             return [
-                (doc.id, 1.0 - float(distance)) for doc, distance in hits
-                if doc.id in self.table and (allowed is None or doc.id in allowed)
+                (pid, 1.0 - float(distance)) for pid, distance in zip(found["ids"][0], found["distances"][0])
+                if pid in self.table and (allowed is None or pid in allowed)
             ]
 
     def matching(self, doc_ids: list[str] | None = None, filters: dict | None = None) -> set[str] | None:
