@@ -114,3 +114,35 @@ def test_a_collection_another_app_created_first_is_opened_not_an_error(tmp_path,
     monkeypatch.setattr(client, "list_collections", lambda: listed_before_the_first_app_created_it)
     second = make_store(settings.model_copy(update={"embed_model": "another"}), DeterministicFakeEmbedding(size=8), "fake", client)
     assert second.passages.count() == 1 and second.passages.metadata[MODEL_KEY] == settings.embed_model
+
+
+def test_a_store_that_looked_in_the_middle_of_another_ones_change_sees_the_end_of_it_by_the_stamp_alone(tmp_path, monkeypatch):
+    """A change renews the stamp when it is done as well as before: another store that looked while the new
+    passages were in and the old ones not yet gone sees the old ones go without counting Chroma's passages."""
+    import vectorstore.store as store_module
+
+    policy = tmp_path / "inbox" / "村级档案.txt"
+    policy.parent.mkdir()
+    policy.write_text("关于村级档案管理的通知\n一、保管期限\n村级会计档案的保管期限为三十年。\n", encoding="utf-8")
+    first = sample_store(tmp_path / "data")
+    first.ingest([policy])
+    second = reopened(tmp_path / "data")
+    monkeypatch.setattr(store_module, "CHECK_INTERVAL", 1e-9)  # every question looks
+    monkeypatch.setattr(store_module, "COUNT_INTERVAL", 3600.0)  # and never counts
+    second.store.refresh_if_changed(max_age=0)
+    old = {p.passage_id for p in second.store.passages_of("村级档案")}
+    added = first.store.vectors.add_texts
+
+    def add_then_the_other_store_looks(*args, **kwargs):
+        ids = added(*args, **kwargs)
+        assert second.store.refresh_if_changed()  # the new version is in, the old one not yet deleted
+        return ids
+
+    monkeypatch.setattr(first.store.vectors, "add_texts", add_then_the_other_store_looks)
+    policy.write_text("关于村级档案管理的通知\n一、保管期限\n村级会计档案的保管期限为十五年。\n", encoding="utf-8")
+    first.ingest([policy])
+    assert old <= second.store.passage_ids()  # what it saw in the middle
+    assert second.store.refresh_if_changed()
+    assert second.store.passage_ids() == chroma_ids(second) == first.store.passage_ids()
+    assert not old & second.store.passage_ids()
+    assert "十五年" in second.ask("村级会计档案保管多少年？").text

@@ -121,7 +121,7 @@ def server_address(client) -> str:
 
 
 class ChangeStamp:
-    """The store's change stamp: one record in a state collection, rewritten before every change it announces.
+    """The store's change stamp: one record in a state collection, rewritten before every change it announces and again once it is done.
 
     Several processes sharing one Chroma server notice each other's changes by it.
     """
@@ -135,7 +135,7 @@ class ChangeStamp:
         return found["metadatas"][0].get("stamp") if found["ids"] else None
 
     def renew(self) -> str:
-        """Mark the store as changing: a new stamp, written before the change."""
+        """Mark the store as changed: a new stamp, written before a change and after it."""
         stamp = uuid.uuid4().hex
         self.collection.upsert(ids=[STAMP_ID], embeddings=[[1.0]], metadatas=[{"stamp": stamp}])
         return stamp
