@@ -74,6 +74,8 @@ class CuratedAnswers:
     def reviewed(self, day: date) -> list[FaqEntry]:
         """The entries, each flagged (and read again) when a document it cites is removed or repealed by `day`."""
         entries = self.store.entries()
+        if not entries:
+            return entries
         stored = self.passages.doc_ids()
         flagged = False
         for entry in entries:

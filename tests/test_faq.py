@@ -96,3 +96,20 @@ def test_an_entry_whose_document_is_removed_or_repealed_is_flagged_and_no_longer
     assert call("DELETE", api + f"/api/v1/documents/{doc_id}", ADMIN).status_code == 200
     flagged = next(e for e in call("GET", api + "/api/v1/faq", READ).json()["entries"] if e["id"] == second.json()["id"])
     assert flagged["needs_review"] and "已从知识库删除" in flagged["review_reason"]
+
+
+def test_entries_another_process_adds_or_flags_are_read_at_once_though_the_entries_are_kept_between_questions(tmp_path):
+    """Every question reads the curated entries; they are kept in memory and read again whenever the file changed,
+    also when the change comes from another process (here a second store object over the same file)."""
+    from assistant.faq import FaqStore
+
+    here, there = FaqStore(tmp_path / "faq.sqlite3"), FaqStore(tmp_path / "faq.sqlite3")
+    assert here.entries() == []
+    for round_ in range(20):  # changes in quick succession, within one tick of the file system's clock
+        entry = there.add(f"问题{round_}", f"答案{round_}", [], "model", [0.0])
+        assert here.entries()[0] == entry
+        there.flag(entry.id, "文件已废止")
+        assert here.entries()[0].review == "文件已废止"
+        assert here.entries() == there.entries()
+    there.remove(entry.id)
+    assert entry.id not in {e.id for e in here.entries()}
