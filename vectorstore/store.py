@@ -1,9 +1,9 @@
 """The passage store: Chroma's passages, the lexical index and passage table that mirror them, and document texts.
 
 Chroma is the one source of truth; a change stamp (`ChangeStamp`) is rewritten before every change and again
-once it is done. The
-in-memory index and table are saved with the stamp they reflect, loaded at start when stamp and count agree
-with Chroma, else brought in line (only passages that differ are read; a damaged index is rebuilt).
+once it is done. The in-memory index and table are saved with the stamp they reflect, loaded at start when
+stamp and count agree with Chroma, else brought in line (only passages that differ are read; a damaged index
+is rebuilt).
 Processes sharing a Chroma server notice each other's changes through the stamp (`refresh_if_changed`).
 
 The view changes under the exclusive side of a readers-writer lock, held only while memory changes, and a
