@@ -146,3 +146,34 @@ def test_a_store_that_looked_in_the_middle_of_another_ones_change_sees_the_end_o
     assert second.store.passage_ids() == chroma_ids(second) == first.store.passage_ids()
     assert not old & second.store.passage_ids()
     assert "十五年" in second.ask("村级会计档案保管多少年？").text
+
+
+def test_a_change_another_store_makes_while_this_one_writes_is_read_at_this_ones_next_look(tmp_path, monkeypatch):
+    """Two processes may write at once: the one finishing last must not take the stamp it renews at the end
+    as proof that it has seen everything (the other's change here keeps the number of passages the same)."""
+    import vectorstore.store as store_module
+
+    policy = tmp_path / "inbox" / "村级档案.txt"
+    policy.parent.mkdir()
+    policy.write_text("关于村级档案管理的通知\n一、保管期限\n村级会计档案的保管期限为三十年。\n", encoding="utf-8")
+    other = tmp_path / "inbox" / "学时.txt"
+    other.write_text("关于干部教育培训学时的通知\n一、学时要求\n参加脱产培训的干部每年累计不少于一百一十学时。\n", encoding="utf-8")
+    first = sample_store(tmp_path / "data")
+    first.ingest([policy])
+    second = reopened(tmp_path / "data")
+    monkeypatch.setattr(store_module, "CHECK_INTERVAL", 1e-9)
+    monkeypatch.setattr(store_module, "COUNT_INTERVAL", 3600.0)
+    added = first.store.vectors.add_texts
+
+    def add_while_the_other_store_replaces_a_document(*args, **kwargs):
+        ids = added(*args, **kwargs)
+        policy.write_text("关于村级档案管理的通知\n一、保管期限\n村级会计档案的保管期限为十五年。\n", encoding="utf-8")
+        second.ingest([policy])
+        return ids
+
+    monkeypatch.setattr(first.store.vectors, "add_texts", add_while_the_other_store_replaces_a_document)
+    first.ingest([other])
+    monkeypatch.undo()
+    assert first.store.refresh_if_changed(max_age=1e-9)
+    assert first.store.passage_ids() == chroma_ids(first)
+    assert "十五年" in first.ask("村级会计档案保管多少年？").text

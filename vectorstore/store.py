@@ -244,7 +244,7 @@ class PassageStore:
         if not self.server_url:
             check_room(self.folder, sum(len(p.text) for p, _ in pending) + sum(len(d.text) for d, _ in items))
         with self._translated(), self._resynchronised_on_failure():
-            self._stamp = self._stamp_record.renew()
+            opening = self._stamp = self._stamp_record.renew()
             self.texts.put({d.doc_id: d.text for d, _ in items})
             for start in range(0, len(pending), ADD_BATCH):
                 batch = pending[start : start + ADD_BATCH]
@@ -256,9 +256,19 @@ class PassageStore:
             if removed:
                 self.vectors.delete(ids=sorted(removed))
             self.texts.drop(stale_documents)
-            self._stamp = self._stamp_record.renew()  # done: a process that looked meanwhile sees a new stamp
+            self._finish_change(opening)
         self._change_view(removed, [stored_passage(p.passage_id, p.text, passage_metadata(p, d)) for p, d in pending])
         self._save_index()
+
+    def _finish_change(self, opening: str) -> None:
+        """Renew the stamp once a change is written, so that a process that looked in its middle looks again.
+
+        The new stamp is kept as seen only when the stamp was still this change's own: another process
+        changing the store at the same time left its stamp there, and the next look here reads its change.
+        """
+        untouched = self._stamp_record.read() == opening
+        closing = self._stamp_record.renew()
+        self._stamp = closing if untouched else None
 
     @contextmanager
     def _resynchronised_on_failure(self):
@@ -275,11 +285,11 @@ class PassageStore:
             self.refresh_if_changed(max_age=0)
             ids = [p.passage_id for p in self.table.of(doc_id)]
             with self._translated(), self._resynchronised_on_failure():
-                self._stamp = self._stamp_record.renew()
+                opening = self._stamp = self._stamp_record.renew()
                 if ids:
                     self.vectors.delete(ids=ids)
                 self.texts.drop({doc_id})
-                self._stamp = self._stamp_record.renew()  # done: a process that looked meanwhile sees a new stamp
+                self._finish_change(opening)
             self._change_view(ids, [])
             self._save_index()
             return len(ids)
