@@ -155,9 +155,9 @@ class FaqStore:
 
     def entries(self) -> list[FaqEntry]:
         """Every entry, the newest first (read again only when the file has changed, by any process)."""
-        version = self._version()
-        if self._read is not None and version is not None and self._read[0] == version:
-            return list(self._read[1])
+        version, cached = self._version(), self._read
+        if cached is not None and version is not None and cached[0] == version:
+            return list(cached[1])
         with closing(self._connect()) as connection:
             rows = connection.execute("SELECT * FROM faq ORDER BY id DESC").fetchall()
         entries = [entry_of(row) for row in rows]
