@@ -9,7 +9,7 @@ import json
 import os
 import re
 import sqlite3
-from contextlib import closing, contextmanager
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -126,7 +126,6 @@ class FaqStore:
         # The entries as last read, and the file's version (`_version`) when they were: every question asks
         # for them, and reading SQLite again each time cost 1.5 ms, up to 20 ms on a busy disk.
         self._read: tuple[tuple | None, list[FaqEntry]] | None = None
-        self._writes = 0  # this process's changes: two within one tick of the file's clock leave its time as it was
 
     def _connect(self) -> sqlite3.Connection:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -135,17 +134,10 @@ class FaqStore:
         connection.execute(SCHEMA)
         return connection
 
-    @contextmanager
-    def _changing(self):
-        """A connection whose changes are committed on leaving, then counted (so the entries are read again)."""
-        with closing(self._connect()) as connection, connection:
-            yield connection
-        self._writes += 1
-
     def add(self, question: str, answer: str, citations: list[dict], model: str, vector: list[float], user: str = "") -> FaqEntry:
         """Store a checked entry; the entry as stored."""
         created = datetime.now(UTC).isoformat(timespec="seconds")
-        with self._changing() as connection:
+        with closing(self._connect()) as connection, connection:
             cursor = connection.execute(
                 "INSERT INTO faq (created_at, created_by, question, answer, citations, model, vector) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (created, user, question, answer, json.dumps(citations, ensure_ascii=False), model, json.dumps(vector)),
@@ -166,15 +158,15 @@ class FaqStore:
 
     def _version(self) -> tuple | None:
         """What changes with every committed change, by any process (None when there is no file yet): SQLite's
-        file change counter (bytes 24-27 of its header, counted in its default rollback-journal mode), the
-        file's time and size, and this process's own changes."""
+        file change counter (bytes 24-27 of its header, moved by every commit in its default rollback-journal
+        mode, which this store uses), and the file's time and size."""
         try:
             with open(self.path, "rb") as database:
                 found = os.fstat(database.fileno())
                 header = database.read(SQLITE_HEADER)
         except FileNotFoundError:
             return None
-        return header[24:28], found.st_mtime_ns, found.st_size, self._writes
+        return header[24:28], found.st_mtime_ns, found.st_size
 
     def get(self, entry_id: int) -> FaqEntry:
         """One entry; KeyError when there is none of that id."""
@@ -186,18 +178,18 @@ class FaqStore:
 
     def remove(self, entry_id: int) -> None:
         """Delete an entry; KeyError when there is none of that id."""
-        with self._changing() as connection:
+        with closing(self._connect()) as connection, connection:
             if connection.execute("DELETE FROM faq WHERE id = ?", (entry_id,)).rowcount == 0:
                 raise KeyError(entry_id)
 
     def flag(self, entry_id: int, reason: str) -> None:
         """Mark an entry for review (it is no longer served) and say why."""
-        with self._changing() as connection:
+        with closing(self._connect()) as connection, connection:
             connection.execute("UPDATE faq SET review = ? WHERE id = ? AND review = ''", (reason, entry_id))
 
     def revectored(self, entry: FaqEntry, model: str, vector: list[float]) -> None:
         """Keep an entry's question embedded by another model (after a model change)."""
-        with self._changing() as connection:
+        with closing(self._connect()) as connection, connection:
             connection.execute("UPDATE faq SET model = ?, vector = ? WHERE id = ?", (model, json.dumps(vector), entry.id))
 
 

@@ -147,15 +147,15 @@ class HybridRetriever(BaseRetriever):
         searched (an English question searched lexically in the documents' Chinese words).
 
         The question is embedded on another thread while the lexical search runs: the model leaves
-        the interpreter free while it computes, so the two overlap on two cores. It is embedded
-        before the store's lock is taken, which a change waiting for the lock could otherwise hold up.
+        the interpreter free while it computes, so the two overlap on two cores. That thread takes no
+        hold on the store's lock (embedding reads nothing stored), so a change waiting for the lock
+        cannot hold it up while this thread reads and waits for it.
         """
         self.store.refresh_if_changed()
         with self.store.reading():
             weight = self.effective_dense_weight()
-        dense_query = dense_query or query
-        vector = self._embedding.submit(self.store.question_vector, dense_query) if weight > 0 else None
-        with self.store.reading():
+            dense_query = dense_query or query
+            vector = self._embedding.submit(self.store.question_vector, dense_query) if weight > 0 else None
             return self._best_passages(query, doc_ids, filters, k or self.k, dense_query, weight, vector)
 
     def _best_passages(self, query: str, doc_ids, filters, k: int, dense_query: str, weight: float, vector: Future | None) -> list[Document]:
