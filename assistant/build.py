@@ -8,12 +8,12 @@ from assistant.llm import make_llm
 from assistant.service import AssistantService
 from vectorstore.corrections import DocumentCorrections
 from vectorstore.embeddings import E5_MODEL
-from vectorstore.retriever import HybridRetriever, ScoreFusion
+from vectorstore.retriever import HybridRetriever, WordsOrMeaningFusion
 from vectorstore.store import PassageStore
 
 log = logging.getLogger(__name__)
 
-# The bundled model's weight where rank fusion is used (its answers use score fusion: ScoreFusion).
+# The bundled model's weight where rank fusion is used (its answers use score fusion: WordsOrMeaningFusion).
 E5_DENSE_WEIGHT = 1.0
 
 
@@ -68,7 +68,7 @@ def create_service(settings, embeddings=None, client=None, name: str = "default"
         candidates=settings.candidates,
         dense_weight=dense_weight(settings, embeddings),
         model_label=embeddings.label,
-        score_fusion=ScoreFusion() if uses_score_fusion(settings, embeddings) else None,
+        score_fusion=WordsOrMeaningFusion() if uses_score_fusion(settings, embeddings) else None,
         calibration_path=store.state_path(f"calibration-{embeddings.label}.json"),
     )
     service = AssistantService(

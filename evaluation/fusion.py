@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from evaluation.datasets import as_unanswerable, load_corpus, load_questions
-from vectorstore.retriever import ScoreFusion, fuse_rankings, spread_documents
+from vectorstore.retriever import ScoreFusion, WordsOrMeaningFusion, centrality_of, fuse_rankings, spread_documents
 
 DEPTH = 50
 TOP_K = 8
@@ -44,6 +44,7 @@ class Searched:
     doc_of: dict[str, str]
     coverage: dict[str, float]
     passages: int = 0  # how many passages the question searched (the whole store)
+    centrality: dict[str, float] | None = None  # each dense candidate's, against the store's centroid
 
 
 def search_set(settings, corpus: list[dict], questions) -> list[Searched]:
@@ -56,6 +57,7 @@ def search_set(settings, corpus: list[dict], questions) -> list[Searched]:
         service = create_service(scoped)
         service.ingest_texts(corpus)
         store = service.store
+        centroid = service.retriever.centroid()
         rows = []
         for q in questions:
             lexical = [pid for pid, _ in store.lexical.search(q.question, DEPTH)]
@@ -69,6 +71,7 @@ def search_set(settings, corpus: list[dict], questions) -> list[Searched]:
                 doc_of={pid: d.metadata["doc_id"] for pid, d in documents.items()},
                 coverage={pid: terms.coverage(passage_context(d)) for pid, d in documents.items()},
                 passages=len(store),
+                centrality=None if centroid is None else centrality_of(store.passage_vectors([pid for pid, _ in dense_hits]), centroid),
             ))
         return rows
 
@@ -79,10 +82,21 @@ def fused(row: Searched, weight: float, k: int = TOP_K) -> list[str]:
     return [pid for pid, _ in spread_documents(ranked, row.doc_of.get)]
 
 
-def score_fused(row: Searched, k: int = TOP_K) -> list[str]:
+def score_fused(row: Searched, k: int = TOP_K, fusion: WordsOrMeaningFusion = WordsOrMeaningFusion()) -> list[str]:
     """The passages the retriever returns with the bundled model's score fusion."""
-    ranked = ScoreFusion().fuse(row.lexical, list(zip(row.dense, row.dense_scores)), row.coverage, k)
+    centrality = row.centrality if fusion.by_meaning(row.coverage) else None
+    ranked = fusion.fuse(row.lexical, list(zip(row.dense, row.dense_scores)), row.coverage, k, centrality)
     return [pid for pid, _ in spread_documents(ranked, row.doc_of.get)]
+
+
+# The rule's parts, each measured beside it: words' fusion for every question; centring alone; the meaning
+# fusion without centring; every question centred.
+FUSION_VARIANTS = {
+    "words only": WordsOrMeaningFusion(below=0.0),
+    "centring only": WordsOrMeaningFusion(meaning=ScoreFusion()),
+    "no centring": WordsOrMeaningFusion(centre_weight=0.0),
+    "all centred": WordsOrMeaningFusion(below=2.0),
+}
 
 
 def recall_at(rows: list[Searched], ranking, depth: int = 5) -> float:
@@ -104,6 +118,8 @@ def recall_table(per_set: dict[str, list[Searched]]) -> dict:
         for weight in WEIGHTS:
             entry[f"fused {weight:g}"] = [recall_at(h, lambda r, w=weight: fused(r, w)) for h in halves(rows)]
         entry["score fusion"] = [recall_at(h, score_fused) for h in halves(rows)]
+        for label, variant in FUSION_VARIANTS.items():
+            entry[f"score fusion, {label}"] = [recall_at(h, lambda r, f=variant: score_fused(r, fusion=f)) for h in halves(rows)]
         table[name] = entry
     return table
 

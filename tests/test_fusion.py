@@ -1,6 +1,8 @@
 """Score fusion: the model's similarity leads, the share of the question's words and both ranks refine it."""
 
-from vectorstore.retriever import ScoreFusion
+import numpy as np
+
+from vectorstore.retriever import ScoreFusion, WordsOrMeaningFusion, centrality_of
 
 
 def test_a_passage_both_lists_find_outranks_one_found_by_either_alone():
@@ -18,3 +20,58 @@ def test_a_passage_outside_the_models_list_gets_its_lowest_similarity():
     expected = 0.85 + ScoreFusion.lexical * 1.0 + ScoreFusion.lexical_rank / 61
     assert abs(fused["lexical-only"] - expected) < 1e-9
     assert set(fused) == {"a", "b", "lexical-only"}
+
+
+def test_a_question_whose_words_no_passage_holds_is_ranked_without_the_direction_every_passage_shares():
+    dense = [("general", 0.900), ("provision", 0.893), ("other", 0.880)]
+    centrality = {"general": 0.04, "provision": -0.01, "other": 0.0}  # "general" lies along the store's centroid
+    few_words = {"general": 0.2, "provision": 0.1, "other": 0.3}
+    ranked = [pid for pid, _ in WordsOrMeaningFusion().fuse([], dense, few_words, 3, centrality)]
+    assert ranked[0] == "provision"  # 0.893 + 0.005 against 0.900 - 0.020
+
+    held_words = {**few_words, "general": 0.8}
+    kept = [pid for pid, _ in WordsOrMeaningFusion().fuse(["general"], dense, held_words, 3, centrality)]
+    assert kept[0] == "general"  # a question whose words a passage holds is fused as before
+    assert WordsOrMeaningFusion().fuse(["general"], dense, held_words, 3, centrality) == ScoreFusion().fuse(["general"], dense, held_words, 3)
+
+
+def test_without_a_centroid_a_question_found_by_meaning_is_fused_as_one_found_by_words():
+    dense = [("general", 0.900), ("provision", 0.893)]
+    coverage = {"general": 0.2, "provision": 0.1}
+    assert WordsOrMeaningFusion().fuse([], dense, coverage, 2, None) == ScoreFusion().fuse([], dense, coverage, 2)
+
+
+def test_the_centroid_is_the_mean_stored_vector_and_is_measured_again_after_a_tenth_of_the_passages_change(fresh_service):
+    texts = [{"text": f"第{i}条 {topic}工作由{body}负责，每年向社会公布{what}。", "source": f"rule-{i}.txt"}
+             for i, (topic, body, what) in enumerate(
+                 [(t, b, w) for t in ("干部考核", "容错免责", "挂职锻炼", "教育培训") for b in ("组织部门", "纪检机关", "人社部门") for w in ("结果", "名单", "经费")])]
+    fresh_service.ingest_texts(texts[:30])
+    store, retriever = fresh_service.store, fresh_service.retriever
+
+    def stored_mean():
+        return np.mean(np.asarray(list(store.passage_vectors(sorted(store.passage_ids())).values())), axis=0)
+
+    first = retriever.centroid()
+    assert len(store) == 30 and np.allclose(first, stored_mean(), atol=1e-6)
+    fresh_service.ingest_texts(texts[30:31])
+    assert retriever.centroid() is first  # one passage in 31 is not a tenth
+    fresh_service.ingest_texts(texts[31:])
+    second = retriever.centroid()
+    assert len(store) == 36 and np.allclose(second, stored_mean(), atol=1e-6) and not np.allclose(second, first)
+    centrality = centrality_of(store.passage_vectors(sorted(store.passage_ids())), second)
+    assert abs(np.mean(list(centrality.values()))) < 1e-5  # a typical passage's centrality is 0
+
+
+def test_the_retriever_reads_vectors_to_centre_only_for_a_question_whose_words_the_passages_lack(sample_service, monkeypatch):
+    store, retriever = sample_service.store, sample_service.retriever
+    read = []
+    original = store.passage_vectors
+    monkeypatch.setattr(store, "passage_vectors", lambda ids: read.append(list(ids)) or original(ids))
+    retriever.centroid()  # measured once beforehand (its own read of a sample is not counted below)
+    read.clear()
+
+    retriever.invoke("先行先试中出现的失误能否免责？")  # the provision's own words
+    assert read == []
+    found = retriever.invoke("组织上怎么关心干部的身体？")  # a cadre's words: 体检 and 关爱 are in the text, these are not
+    assert len(read) == 1 and set(read[0]) >= {d.id for d in found if d.metadata["dense_rank"] is not None}
+    assert any("体检" in d.page_content for d in found[:3])

@@ -11,6 +11,7 @@ retrieval reads under the shared side (`reading()`), never seeing half a change;
 """
 
 import logging
+import random
 import threading
 import time
 from contextlib import contextmanager
@@ -209,6 +210,20 @@ class PassageStore:
                 (pid, 1.0 - float(distance)) for pid, distance in zip(found["ids"][0], found["distances"][0])
                 if pid in self.table and (allowed is None or pid in allowed)
             ]
+
+    def passage_vectors(self, passage_ids: list[str]) -> dict[str, list[float]]:
+        """The stored vectors of these passages, by id (those Chroma no longer holds are left out)."""
+        if not passage_ids:
+            return {}
+        with self._translated():
+            found = self._passages_collection.get(ids=list(passage_ids), include=["embeddings"])
+        return dict(zip(found["ids"], found["embeddings"]))
+
+    def sample_ids(self, n: int) -> list[str]:
+        """Up to `n` passage ids drawn at random, the same ones for the same stored passages."""
+        with self.reading():
+            ids = sorted(self.table.ids())
+        return random.Random(len(ids)).sample(ids, min(n, len(ids)))
 
     def matching(self, doc_ids: list[str] | None = None, filters: dict | None = None) -> set[str] | None:
         """Ids of the passages in these documents and with these metadata values; None when nothing is filtered."""
