@@ -185,6 +185,7 @@ class HybridRetriever(BaseRetriever):
     )
 
     def model_post_init(self, context) -> None:
+        super().model_post_init(context)
         self._calibration = Remeasured(self.store, self._calibrate)
         self._centroid = Remeasured(self.store, self._measure_centroid)
 
