@@ -41,7 +41,7 @@ def test_without_a_centroid_a_question_found_by_meaning_is_fused_as_one_found_by
     assert WordsOrMeaningFusion().fuse([], dense, coverage, 2, None) == ScoreFusion().fuse([], dense, coverage, 2)
 
 
-def test_the_centroid_is_the_mean_stored_vector_and_is_measured_again_after_a_tenth_of_the_passages_change(fresh_service):
+def test_the_centroid_is_the_mean_stored_vector_and_is_measured_again_once_the_store_grows_by_a_tenth(fresh_service):
     texts = [{"text": f"第{i}条 {topic}工作由{body}负责，每年向社会公布{what}。", "source": f"rule-{i}.txt"}
              for i, (topic, body, what) in enumerate(
                  [(t, b, w) for t in ("干部考核", "容错免责", "挂职锻炼", "教育培训") for b in ("组织部门", "纪检机关", "人社部门") for w in ("结果", "名单", "经费")])]
@@ -62,16 +62,33 @@ def test_the_centroid_is_the_mean_stored_vector_and_is_measured_again_after_a_te
     assert abs(np.mean(list(centrality.values()))) < 1e-5  # a typical passage's centrality is 0
 
 
-def test_the_retriever_reads_vectors_to_centre_only_for_a_question_whose_words_the_passages_lack(sample_service, monkeypatch):
-    store, retriever = sample_service.store, sample_service.retriever
-    read = []
-    original = store.passage_vectors
-    monkeypatch.setattr(store, "passage_vectors", lambda ids: read.append(list(ids)) or original(ids))
-    retriever.centroid()  # measured once beforehand (its own read of a sample is not counted below)
-    read.clear()
+def test_a_passage_along_the_centroid_has_positive_centrality_and_one_across_it_negative():
+    centroid = np.array([0.9, 0.0, 0.0], dtype=np.float32)
+    centrality = centrality_of({"along": [1.0, 0.0, 0.0], "across": [0.0, 1.0, 0.0], "typical": [0.9, 0.3, 0.0]}, centroid)
+    assert centrality["along"] > 0 > centrality["across"]
+    assert abs(centrality["along"] - (0.9 - 0.81)) < 1e-6 and abs(centrality["typical"]) < 1e-6
 
-    retriever.invoke("先行先试中出现的失误能否免责？")  # the provision's own words
-    assert read == []
-    found = retriever.invoke("组织上怎么关心干部的身体？")  # a cadre's words: 体检 and 关爱 are in the text, these are not
-    assert len(read) == 1 and set(read[0]) >= {d.id for d in found if d.metadata["dense_rank"] is not None}
-    assert any("体检" in d.page_content for d in found[:3])
+
+def test_the_retriever_centres_the_models_list_only_for_a_question_whose_words_the_passages_lack(sample_service, monkeypatch):
+    store, retriever = sample_service.store, sample_service.retriever
+
+    def ranked(question, centroid):
+        monkeypatch.setattr(retriever._centroid, "get", lambda: centroid)
+        return [d.id for d in retriever.invoke(question)]
+
+    def place(passage_id, ids):
+        return ids.index(passage_id) if passage_id in ids else len(ids)
+
+    def model_first(question):
+        return next(d.id for d in retriever.invoke(question) if d.metadata["dense_rank"] == 0)
+
+    by_meaning = "组织上怎么关心干部的身体？"  # a cadre's words: the text says 关注干部身心健康…体检休假
+    hub = model_first(by_meaning)
+    # A centroid pointing at the model's first passage makes it the hub every question comes near: taken out, it falls back.
+    toward_hub = 0.95 * np.asarray(store.passage_vectors([hub])[hub], dtype=np.float32)
+    assert place(hub, ranked(by_meaning, toward_hub)) > place(hub, ranked(by_meaning, None))
+
+    by_words = "先行先试中出现的失误能否免责？"  # the provision's own words: fused on words as before, whatever the centroid
+    hub = model_first(by_words)
+    toward_hub = 0.95 * np.asarray(store.passage_vectors([hub])[hub], dtype=np.float32)
+    assert ranked(by_words, toward_hub) == ranked(by_words, None)

@@ -1,6 +1,7 @@
 """Hybrid retrieval: lexical and dense rankings fused into one, as a LangChain retriever."""
 
 import threading
+from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -78,13 +79,14 @@ class ScoreFusion:
 class WordsOrMeaningFusion:
     """ScoreFusion for a question whose words the candidate passages hold; for one whose words none holds
     `below` of (the best IDF-weighted coverage), the model's list ranked with the store's common direction
-    taken out and fused with less weight on words.
+    taken out and fused with less weight on the share of words and more on both lists' ranks.
 
     The vectors of e5 share one direction, and a passage close to it (a general provision, a heading) is
     near every question; a layperson's question, whose words the text does not use, is then answered
     from such hubs. For those questions each dense candidate's similarity loses `centre_weight` times
-    its similarity to the store's centroid (relative to the centroid's own length, so the scale stays),
-    the same as searching with the question minus half the centroid. The settings come from a small
+    its similarity to the store's centroid (relative to the centroid's own length, so the scale stays):
+    the model's candidates, found with the question itself, are ordered as the question minus half the
+    centroid would order them. The settings come from a small
     grid (centring 0.3 / 0.5, coverage cut 0.4-0.8, six weight triples) where the setting best on
     either half of the dev questions gives the other half 0.750 and 0.752. `python -m evaluation.fusion`
     (even / odd questions): lecoqa doc_recall@5 0.726 / 0.741 -> 0.750 / 0.752 (centring alone
@@ -114,7 +116,7 @@ class WordsOrMeaningFusion:
         return self.meaning.fuse(lexical, sorted(centred, key=lambda item: -item[1]), coverage, limit)
 
 
-def centrality_of(vectors: dict[str, list[float]], centroid: np.ndarray) -> dict[str, float]:
+def centrality_of(vectors: dict[str, Sequence[float]], centroid: np.ndarray) -> dict[str, float]:
     """Each vector's similarity to the centroid, less the centroid's own squared length (0 for a typical passage)."""
     if not vectors:
         return {}
@@ -124,7 +126,7 @@ def centrality_of(vectors: dict[str, list[float]], centroid: np.ndarray) -> dict
 
 
 class Remeasured:
-    """A figure measured on the stored passages, measured again once a tenth of them came or went.
+    """A figure measured on the stored passages, measured again once the store has grown or shrunk by a tenth.
 
     One thread measures while the others go on with the figure measured before; only the very first
     measurement is waited for.

@@ -14,6 +14,7 @@ import logging
 import random
 import threading
 import time
+from collections.abc import Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -211,8 +212,8 @@ class PassageStore:
                 if pid in self.table and (allowed is None or pid in allowed)
             ]
 
-    def passage_vectors(self, passage_ids: list[str]) -> dict[str, list[float]]:
-        """The stored vectors of these passages, by id (those Chroma no longer holds are left out)."""
+    def passage_vectors(self, passage_ids: list[str]) -> dict[str, Sequence[float]]:
+        """The stored vectors of these passages, by id (rows of Chroma's array; those it no longer holds are left out)."""
         if not passage_ids:
             return {}
         with self._translated():
