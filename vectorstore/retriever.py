@@ -193,7 +193,8 @@ class HybridRetriever(BaseRetriever):
 
     def calibration(self) -> Calibration | None:
         """The dense-weight calibration for the passages stored now (None below its minimum size)."""
-        return self._calibration.get()
+        with self.store.reading():  # the read hold first, then the measuring lock: one order, no deadlock with a writer
+            return self._calibration.get()
 
     def _calibrate(self) -> Calibration | None:
         path = self.calibration_path or self.store.state_path("calibration.json")
@@ -201,7 +202,8 @@ class HybridRetriever(BaseRetriever):
 
     def centroid(self) -> np.ndarray | None:
         """The mean vector of (a sample of) the stored passages; None below the calibration's minimum size."""
-        return self._centroid.get()
+        with self.store.reading():
+            return self._centroid.get()
 
     def _measure_centroid(self) -> np.ndarray | None:
         vectors = self.store.passage_vectors(self.store.sample_ids(CENTROID_SAMPLE))
