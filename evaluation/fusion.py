@@ -84,8 +84,7 @@ def fused(row: Searched, weight: float, k: int = TOP_K) -> list[str]:
 
 def score_fused(row: Searched, k: int = TOP_K, fusion: WordsOrMeaningFusion = WordsOrMeaningFusion()) -> list[str]:
     """The passages the retriever returns with the bundled model's score fusion."""
-    centrality = row.centrality if fusion.by_meaning(row.coverage) else None
-    ranked = fusion.fuse(row.lexical, list(zip(row.dense, row.dense_scores)), row.coverage, k, centrality)
+    ranked = fusion.fuse(row.lexical, list(zip(row.dense, row.dense_scores)), row.coverage, k, lambda: row.centrality)
     return [pid for pid, _ in spread_documents(ranked, row.doc_of.get)]
 
 

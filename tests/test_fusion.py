@@ -26,19 +26,19 @@ def test_a_question_whose_words_no_passage_holds_is_ranked_without_the_direction
     dense = [("general", 0.900), ("provision", 0.893), ("other", 0.880)]
     centrality = {"general": 0.04, "provision": -0.01, "other": 0.0}  # "general" lies along the store's centroid
     few_words = {"general": 0.2, "provision": 0.1, "other": 0.3}
-    ranked = [pid for pid, _ in WordsOrMeaningFusion().fuse([], dense, few_words, 3, centrality)]
+    ranked = [pid for pid, _ in WordsOrMeaningFusion().fuse([], dense, few_words, 3, lambda: centrality)]
     assert ranked[0] == "provision"  # 0.893 + 0.005 against 0.900 - 0.020
 
     held_words = {**few_words, "general": 0.8}
-    kept = [pid for pid, _ in WordsOrMeaningFusion().fuse(["general"], dense, held_words, 3, centrality)]
+    kept = [pid for pid, _ in WordsOrMeaningFusion().fuse(["general"], dense, held_words, 3, lambda: centrality)]
     assert kept[0] == "general"  # a question whose words a passage holds is fused as before
-    assert WordsOrMeaningFusion().fuse(["general"], dense, held_words, 3, centrality) == ScoreFusion().fuse(["general"], dense, held_words, 3)
+    assert WordsOrMeaningFusion().fuse(["general"], dense, held_words, 3, lambda: centrality) == ScoreFusion().fuse(["general"], dense, held_words, 3)
 
 
 def test_without_a_centroid_a_question_found_by_meaning_is_fused_as_one_found_by_words():
     dense = [("general", 0.900), ("provision", 0.893)]
     coverage = {"general": 0.2, "provision": 0.1}
-    assert WordsOrMeaningFusion().fuse([], dense, coverage, 2, None) == ScoreFusion().fuse([], dense, coverage, 2)
+    assert WordsOrMeaningFusion().fuse([], dense, coverage, 2, lambda: None) == ScoreFusion().fuse([], dense, coverage, 2)
 
 
 def test_the_centroid_is_the_mean_stored_vector_and_is_measured_again_once_the_store_grows_by_a_tenth(fresh_service):

@@ -1,7 +1,7 @@
 """Hybrid retrieval: lexical and dense rankings fused into one, as a LangChain retriever."""
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -106,11 +106,13 @@ class WordsOrMeaningFusion:
 
     def fuse(
         self, lexical: list[str], dense: list[tuple[str, float]], coverage: dict[str, float], limit: int,
-        centrality: dict[str, float] | None = None,
+        centrality_of_dense: Callable[[], dict[str, float] | None] | None = None,
     ) -> list[tuple[str, float]]:
-        """The best `limit` candidates; `centrality` is each dense candidate's similarity to the centroid
-        less the centroid's own (None: no centroid, the words' fusion)."""
-        if centrality is None or not self.by_meaning(coverage):
+        """The best `limit` candidates. `centrality_of_dense` gives each dense candidate's similarity to the
+        centroid less the centroid's own; it is asked only for a question found by meaning (None, or its
+        None: no centroid, the words' fusion)."""
+        centrality = centrality_of_dense() if centrality_of_dense is not None and self.by_meaning(coverage) else None
+        if centrality is None:
             return self.words.fuse(lexical, dense, coverage, limit)
         centred = [(pid, similarity - self.centre_weight * centrality.get(pid, 0.0)) for pid, similarity in dense]
         return self.meaning.fuse(lexical, sorted(centred, key=lambda item: -item[1]), coverage, limit)
@@ -142,14 +144,16 @@ class Remeasured:
         current = self._current
         if current is not None and not self._due(current[0]):
             return current[1]
-        if not self._measuring.acquire(blocking=current is None):
-            return current[1]
-        try:
-            if self._current is None or self._due(self._current[0]):
-                self._current = (len(self._store), self._measure())
-            return self._current[1]
-        finally:
-            self._measuring.release()
+        # The store's read hold first, then the measuring lock: one order, so no deadlock with a waiting writer.
+        with self._store.reading():
+            if not self._measuring.acquire(blocking=current is None):
+                return current[1]
+            try:
+                if self._current is None or self._due(self._current[0]):
+                    self._current = (len(self._store), self._measure())
+                return self._current[1]
+            finally:
+                self._measuring.release()
 
     def _due(self, passages_then: int) -> bool:
         return abs(len(self._store) - passages_then) > RECALIBRATE_CHANGE * max(passages_then, MIN_PASSAGES)
@@ -193,8 +197,7 @@ class HybridRetriever(BaseRetriever):
 
     def calibration(self) -> Calibration | None:
         """The dense-weight calibration for the passages stored now (None below its minimum size)."""
-        with self.store.reading():  # the read hold first, then the measuring lock: one order, no deadlock with a writer
-            return self._calibration.get()
+        return self._calibration.get()
 
     def _calibrate(self) -> Calibration | None:
         path = self.calibration_path or self.store.state_path("calibration.json")
@@ -202,8 +205,7 @@ class HybridRetriever(BaseRetriever):
 
     def centroid(self) -> np.ndarray | None:
         """The mean vector of (a sample of) the stored passages; None below the calibration's minimum size."""
-        with self.store.reading():
-            return self._centroid.get()
+        return self._centroid.get()
 
     def _measure_centroid(self) -> np.ndarray | None:
         vectors = self.store.passage_vectors(self.store.sample_ids(CENTROID_SAMPLE))
@@ -253,16 +255,14 @@ class HybridRetriever(BaseRetriever):
         if self.score_fusion is not None and dense:
             terms = weigh_terms(query, self.store.lexical.idf)
             coverage = {pid: terms.coverage(lexical_text(self.store.passage(pid))) for pid in {*lexical_ids, *dense_rank}}
-            fused = self.score_fusion.fuse(lexical_ids, dense, coverage, k, self._centrality(dense, coverage))
+            fused = self.score_fusion.fuse(lexical_ids, dense, coverage, k, lambda: self._centrality(dense))
         else:
             fused = fuse_rankings([(lexical_ids, 1.0), ([pid for pid, _ in dense], weight)], k)
         fused = spread_documents(fused, lambda pid: self.store.passage(pid).doc_id)
         return [self._document(pid, score, lexical_rank.get(pid), *dense_rank.get(pid, (None, None))) for pid, score in fused]
 
-    def _centrality(self, dense: list[tuple[str, float]], coverage: dict[str, float]) -> dict[str, float] | None:
-        """The dense candidates' centrality, read only for a question found by meaning (None without a centroid)."""
-        if not self.score_fusion.by_meaning(coverage):
-            return None
+    def _centrality(self, dense: list[tuple[str, float]]) -> dict[str, float] | None:
+        """The dense candidates' centrality (None without a centroid)."""
         centroid = self.centroid()
         if centroid is None:
             return None
